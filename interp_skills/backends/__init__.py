@@ -1,0 +1,1 @@
+"""Backends: where technique code runs (``local`` in process; ``modal`` on Modal GPUs)."""

@@ -1,0 +1,271 @@
+"""The plugin manager and the registry of everything plugins supply.
+
+Built-ins (``DEFAULT_PLUGINS``) and third-party plugins (entry-point group
+``interp_skills``) go through the same hooks. A plugin that fails to import, raises in
+a hook, registers malformed data, uses an invalid name or collides with another name is
+recorded as a ``PluginProblem`` and skipped; everything else keeps working.
+
+``INTERP_SKILLS_LOAD_PLUGINS="dist-a,dist-b"`` loads only those distributions' entry
+points ("" loads none). ``INTERP_SKILLS_PLUGINS_DIR=dir[:dir]`` also loads every ``*.py``
+file there as a plugin (drafts that are not packaged yet).
+``INTERP_SKILLS_TRACE_PLUGINS=1`` prints every hook call.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from interp_skills import hookspecs
+from interp_skills.errors import UnknownNameError
+from interp_skills.spec import Backend, PaperPack, Renderer, Technique
+
+ENTRY_POINT_GROUP = "interp_skills"
+DEFAULT_PLUGINS = ("interp_skills.render.builtin", "interp_skills.backends.builtin")
+
+# hook name -> (kind shown to users, model a registration must satisfy)
+KINDS: dict[str, tuple[str, type[BaseModel]]] = {
+    "register_techniques": ("technique", Technique),
+    "register_renderers": ("renderer", Renderer),
+    "register_papers": ("paper", PaperPack),
+    "register_backends": ("backend", Backend),
+}
+
+
+@dataclass(frozen=True)
+class PluginProblem:
+    """Why a plugin (or one thing it registered) was skipped."""
+
+    plugin: str
+    problem: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str
+    module: str
+    hooks: list[str]
+    builtin: bool
+
+
+@dataclass
+class Registry:
+    """Everything the loaded plugins registered, by kind and name."""
+
+    items: dict[str, dict[str, Any]] = field(default_factory=lambda: {k: {} for k, _ in KINDS.values()})
+    problems: list[PluginProblem] = field(default_factory=list)
+    plugins: list[PluginInfo] = field(default_factory=list)
+    manager: pluggy.PluginManager | None = None
+
+    @property
+    def techniques(self) -> dict[str, Technique]:
+        return self.items["technique"]
+
+    @property
+    def renderers(self) -> dict[str, Renderer]:
+        return self.items["renderer"]
+
+    @property
+    def papers(self) -> dict[str, PaperPack]:
+        return self.items["paper"]
+
+    @property
+    def backends(self) -> dict[str, Backend]:
+        return self.items["backend"]
+
+    def get(self, kind: str, name: str) -> Any:
+        found = self.items[kind]
+        if name not in found:
+            known = ", ".join(sorted(found)) or "none installed"
+            raise UnknownNameError(
+                f"no {kind} named {name!r} (known: {known}). "
+                f"Run `interp-skills list` to see what is installed, or `pip install` the plugin that provides it."
+            )
+        return found[name]
+
+    def technique(self, name: str) -> Technique:
+        return self.get("technique", name)
+
+
+def _allowed_distributions() -> set[str] | None:
+    raw = os.environ.get("INTERP_SKILLS_LOAD_PLUGINS")
+    if raw is None:
+        return None
+    return {_normalise(part) for part in raw.split(",") if part.strip()}
+
+
+def _normalise(dist_name: str) -> str:
+    return dist_name.strip().lower().replace("_", "-")
+
+
+def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, str, str]]:
+    """(entry point, distribution name, version) for every allowed plugin entry point."""
+    allowed = _allowed_distributions()
+    found = []
+    for dist in importlib.metadata.distributions():
+        dist_name = dist.metadata["Name"] or "unknown"
+        if allowed is not None and _normalise(dist_name) not in allowed:
+            continue
+        for ep in dist.entry_points:
+            if ep.group == ENTRY_POINT_GROUP:
+                found.append((ep, dist_name, dist.version))
+    return sorted(found, key=lambda item: (item[1], item[0].name))
+
+
+def _plugin_files() -> list[Path]:
+    dirs = [d for d in os.environ.get("INTERP_SKILLS_PLUGINS_DIR", "").split(os.pathsep) if d]
+    return [path for d in dirs for path in sorted(Path(d).glob("*.py"))]
+
+
+def _load_file(path: Path) -> Any:
+    """Import a single-file plugin under a private module name."""
+    spec = importlib.util.spec_from_file_location(f"interp_skills_local_plugin_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] = ()) -> Registry:
+    """Load built-ins, entry-point plugins and ``extra_plugins`` (modules or objects) into a new registry."""
+    from interp_skills import __version__
+
+    pm = pluggy.PluginManager("interp_skills")
+    pm.add_hookspecs(hookspecs)
+    if os.environ.get("INTERP_SKILLS_TRACE_PLUGINS"):
+        pm.trace.root.setwriter(sys.stderr.write)
+        pm.enable_tracing()
+    registry = Registry(manager=pm)
+    sources: list[tuple[Any, str, str, bool]] = []
+
+    for module_name in DEFAULT_PLUGINS:
+        sources.append((importlib.import_module(module_name), "interp-skills", __version__, True))
+    for plugin in extra_plugins:
+        name = getattr(plugin, "__name__", type(plugin).__name__)
+        sources.append((plugin, name, "0", False))
+    if entrypoints:
+        for ep, dist_name, version in _entry_points():
+            label = f"{dist_name} (entry point {ep.name!r})"
+            try:
+                sources.append((ep.load(), dist_name, version, False))
+            except Exception as exc:  # a broken plugin must not take the registry down
+                registry.problems.append(
+                    PluginProblem(
+                        label,
+                        f"import of {ep.value!r} failed: {type(exc).__name__}: {exc}",
+                        f"reinstall it (`pip install --force-reinstall {dist_name}`) or remove it "
+                        f"(`pip uninstall {dist_name}`)",
+                    )
+                )
+
+    for path in _plugin_files():
+        try:
+            sources.append((_load_file(path), path.name, "0", False))
+        except Exception as exc:
+            registry.problems.append(
+                PluginProblem(str(path), f"import failed: {type(exc).__name__}: {exc}",
+                              "fix the file or remove it from INTERP_SKILLS_PLUGINS_DIR")
+            )
+
+    for plugin, dist_name, version, builtin in sources:
+        try:
+            pm.register(plugin, name=f"{dist_name}:{getattr(plugin, '__name__', id(plugin))}")
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            registry.problems.append(
+                PluginProblem(dist_name, f"invalid hook implementation: {exc}",
+                              "match the hook signatures in interp_skills.hookspecs")
+            )
+            continue
+        hooks = [caller.name for caller in pm.get_hookcallers(plugin) or []]
+        registry.plugins.append(
+            PluginInfo(dist_name, version, getattr(plugin, "__name__", repr(plugin)), sorted(hooks), builtin)
+        )
+        for hook_name in KINDS:
+            if hook_name in hooks:
+                _collect(registry, plugin, hook_name, dist_name, version)
+    return registry
+
+
+def _collect(registry: Registry, plugin: Any, hook_name: str, dist_name: str, version: str) -> None:
+    """Call one plugin's implementation of one register hook, validating each registration."""
+    kind, model = KINDS[hook_name]
+    found = registry.items[kind]
+
+    def register(item: Any) -> None:
+        if isinstance(item, dict):
+            item = model.model_validate(item)
+        if not isinstance(item, model):
+            raise TypeError(f"{hook_name} registered a {type(item).__name__}, expected {model.__name__}")
+        if item.name in found:
+            other = found[item.name].plugin
+            registry.problems.append(
+                PluginProblem(
+                    dist_name,
+                    f"{kind} name {item.name!r} is already registered by {other}",
+                    f"rename the {kind} in {dist_name}, or uninstall one of the two plugins",
+                )
+            )
+            return
+        found[item.name] = item.model_copy(update={"plugin": dist_name, "plugin_version": version})
+
+    impl = getattr(plugin, hook_name)
+    try:
+        impl(register=register)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        registry.problems.append(
+            PluginProblem(
+                dist_name,
+                f"malformed {kind} in {hook_name}: {where}: {first['msg']}"
+                + (f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""),
+                f"fix the {model.__name__} fields; see interp_skills.spec.{model.__name__}",
+            )
+        )
+    except Exception as exc:
+        registry.problems.append(
+            PluginProblem(dist_name, f"{hook_name} raised {type(exc).__name__}: {exc}",
+                          f"fix {hook_name} in {dist_name}, or uninstall it")
+        )
+
+
+_registry: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, loaded on first use."""
+    global _registry
+    if _registry is None:
+        _registry = build_registry()
+    return _registry
+
+
+def reset_registry() -> None:
+    """Forget the loaded registry (tests, or after installing a plugin)."""
+    global _registry
+    _registry = None
+
+
+def add_commands(cli: Any) -> None:
+    """Let plugins add CLI sub-commands (register_commands hook)."""
+    registry = get_registry()
+    assert registry.manager is not None
+    for impl in registry.manager.hook.register_commands.get_hookimpls():
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:
+            registry.problems.append(
+                PluginProblem(impl.plugin_name, f"register_commands raised {type(exc).__name__}: {exc}",
+                              "fix register_commands in that plugin, or uninstall it")
+            )

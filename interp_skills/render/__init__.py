@@ -1,0 +1,1 @@
+"""Renderers: one technique, four faces (skill folder, MCP tools, notebook, prompt text)."""
