@@ -70,10 +70,13 @@ class Tool(BaseModel):
     func: Callable[..., Any] = Field(exclude=True, repr=False)
     arguments: type[BaseModel] = Field(exclude=True, repr=False)
     param_docs: dict[str, str] = Field(default_factory=dict)
+    example: dict[str, Any] = Field(default_factory=dict, description="arguments for a sensible first call")
 
     @classmethod
-    def from_function(cls, func: Callable[..., Any], name: str | None = None) -> "Tool":
-        """Build a tool from a typed, documented function."""
+    def from_function(
+        cls, func: Callable[..., Any], name: str | None = None, example: dict[str, Any] | None = None
+    ) -> "Tool":
+        """Build a tool from a typed, documented function; ``example`` shows agents a good first call."""
         description, param_docs = _docstring_parts(func.__doc__)
         if not description:
             raise ValueError(f"tool function {func.__name__!r} needs a docstring: the agent reads it")
@@ -93,6 +96,7 @@ class Tool(BaseModel):
             func=func,
             arguments=arguments,
             param_docs=param_docs,
+            example=example or {},
         )
 
     @computed_field  # type: ignore[prop-decorator]

@@ -1,0 +1,3 @@
+from interp_skills.cli import main
+
+main()

@@ -1,0 +1,227 @@
+"""The ``interp-skills`` command line. Importing it never imports torch; techniques do, when they run."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.table import Table
+
+from interp_skills.errors import InterpSkillsError
+from interp_skills.plugins import add_commands, get_registry
+
+app = typer.Typer(
+    help="Tested interpretability techniques for AI agents: list, add as skills, serve over MCP, run.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+mcp_app = typer.Typer(help="Serve techniques as MCP tools, or register the server with a project.",
+                      no_args_is_help=True)
+app.add_typer(mcp_app, name="mcp")
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def report_problems() -> None:
+    for p in get_registry().problems:
+        err.print(f"[yellow]skipped plugin {p.plugin}:[/yellow] {p.problem}. Fix: {p.fix}", highlight=False)
+
+
+def _techniques(names: list[str]):
+    registry = get_registry()
+    try:
+        return [registry.technique(n) for n in names] if names else list(registry.techniques.values())
+    except InterpSkillsError as exc:
+        fail(str(exc))
+
+
+@app.command("list")
+def list_(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """List installed techniques, renderers, backends and paper packs."""
+    registry = get_registry()
+    rows = [
+        {"name": item.name, "kind": kind, "version": getattr(item, "version", item.plugin_version),
+         "plugin": item.plugin, "plugin_version": item.plugin_version,
+         "summary": getattr(item, "summary", getattr(item, "title", ""))}
+        for kind, items in registry.items.items() for item in items.values()
+    ]
+    report_problems()
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table("name", "kind", "version", "plugin", "summary")
+    for row in rows:
+        table.add_row(row["name"], row["kind"], row["version"], row["plugin"], row["summary"].split(". ")[0])
+    out.print(table)
+
+
+@app.command()
+def show(name: str) -> None:
+    """Show a technique: summary, tools with their parameters, and the guide."""
+    t = _techniques([name])[0]
+    out.print(f"[bold]{t.name}[/bold] {t.version}  (plugin {t.plugin} {t.plugin_version})")
+    out.print(t.summary, highlight=False)
+    for tool in t.tools:
+        out.print(f"\n[bold cyan]{tool.name}[/bold cyan]: {tool.summary}", highlight=False)
+        props = tool.input_schema.get("properties", {})
+        for pname, prop in props.items():
+            default = f" = {json.dumps(prop['default'])}" if "default" in prop else " (required)"
+            out.print(f"  --{pname.replace('_', '-')}{default}  {prop.get('description', '')}", highlight=False)
+    for v in t.verified:
+        out.print(f"\nverified on {v.model} ({v.date}, v{v.technique_version}): {v.result}", highlight=False)
+    out.print(Markdown(t.guide))
+
+
+@app.command()
+def add(
+    names: Annotated[list[str], typer.Argument(help="technique names")],
+    dest: Annotated[Path, typer.Option(help="skills directory")] = Path(".claude/skills"),
+    force: Annotated[bool, typer.Option(help="replace files you edited")] = False,
+) -> None:
+    """Write techniques as Agent Skills folders (default .claude/skills), tracked in a lock file."""
+    from interp_skills.skill_install import Lock, add_skill
+
+    techniques = _techniques(names)
+    try:
+        lock = Lock.read(dest)
+        for t in techniques:
+            result = add_skill(t, dest, lock, force=force)
+            lock.write()
+            state = "up to date" if not result.written else f"{len(result.written)} file(s) written"
+            out.print(f"{t.name} {t.version} -> {dest / t.name} ({state})", highlight=False)
+    except InterpSkillsError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def remove(
+    names: Annotated[list[str], typer.Argument(help="skill names")],
+    dest: Annotated[Path, typer.Option(help="skills directory")] = Path(".claude/skills"),
+    force: Annotated[bool, typer.Option(help="also delete files you edited")] = False,
+) -> None:
+    """Remove skill folders that `add` wrote; files you added or edited are kept unless --force."""
+    from interp_skills.skill_install import Lock, remove_skill
+
+    try:
+        lock = Lock.read(dest)
+        for name in names:
+            left = remove_skill(name, dest, lock, force=force)
+            lock.write()
+            out.print(f"removed {name}" + (f"; kept your files: {', '.join(left)}" if left else ""), highlight=False)
+    except InterpSkillsError as exc:
+        fail(str(exc))
+
+
+@app.command()
+def render(
+    names: Annotated[list[str], typer.Argument(help="technique names (none = all)")] = [],  # noqa: B006
+    format: Annotated[str, typer.Option("--format", "-f", help="skill, mcp, notebook or prompt")] = "skill",
+    out_dir: Annotated[Path, typer.Option("--out", help="output directory")] = Path("rendered"),
+) -> None:
+    """Render techniques in one format into a directory."""
+    registry = get_registry()
+    techniques = _techniques(names)
+    try:
+        result = registry.get("renderer", format).render(techniques, out_dir)
+    except InterpSkillsError as exc:
+        fail(str(exc))
+    for path in result.files:
+        out.print(path, highlight=False)
+    err.print(result.message, highlight=False)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                               "help_option_names": []})
+def run(ctx: typer.Context, technique: str, tool: str) -> None:
+    """Run one tool: `interp-skills run TECHNIQUE TOOL --param value ...` (add --help for its flags)."""
+    from interp_skills.scripting import run_tool_cli
+
+    raise typer.Exit(run_tool_cli(technique, tool, ctx.args, prog=f"interp-skills run {technique} {tool}"))
+
+
+@mcp_app.command("serve")
+def mcp_serve(
+    technique: Annotated[Optional[list[str]], typer.Option(help="technique to serve (repeat; default all)")] = None,
+    model: Annotated[Optional[str], typer.Option(help="model alias, Hugging Face id or path")] = None,
+    backend: Annotated[str, typer.Option(help="where tools run")] = "local",
+    max_new_tokens: Annotated[int, typer.Option(help="largest max_new_tokens a call may ask for")] = 256,
+    max_prompts: Annotated[int, typer.Option(help="most prompts in one call")] = 64,
+    max_prompt_chars: Annotated[int, typer.Option(help="longest prompt, in characters")] = 4000,
+) -> None:
+    """Run an MCP server over stdio whose tools are the techniques' tools (the model loads once)."""
+    from interp_skills.render.mcp import Limits, serve
+
+    try:
+        serve(technique or [], model=model, backend=backend,
+              limits=Limits(max_new_tokens=max_new_tokens, max_prompts=max_prompts,
+                            max_prompt_chars=max_prompt_chars))
+    except InterpSkillsError as exc:
+        fail(str(exc))
+
+
+@mcp_app.command("install")
+def mcp_install(
+    technique: Annotated[Optional[list[str]], typer.Option(help="technique to serve (repeat; default all)")] = None,
+    model: Annotated[Optional[str], typer.Option(help="model alias, Hugging Face id or path")] = None,
+    project_dir: Annotated[Path, typer.Option(help="project whose .mcp.json to update")] = Path("."),
+    name: Annotated[str, typer.Option(help="server name in .mcp.json")] = "interp-skills",
+) -> None:
+    """Add the MCP server to the project's .mcp.json and print the equivalent `claude mcp add` line."""
+    from interp_skills.render.mcp import install_config
+
+    names = [t.name for t in _techniques(technique or [])]
+    try:
+        path, claude_line = install_config(project_dir, names, model, server_name=name)
+    except InterpSkillsError as exc:
+        fail(str(exc))
+    out.print(f"added server {name!r} to {path}", highlight=False)
+    out.print(f"equivalent: {claude_line}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def new(
+    name: Annotated[str, typer.Argument(help="technique name, e.g. logit-lens")],
+    directory: Annotated[Path, typer.Option("--dir", help="where to create the package folder")] = Path("."),
+) -> None:
+    """Scaffold an installable technique plugin package (code, guide, test)."""
+    from interp_skills.scaffold import scaffold
+
+    try:
+        folder = scaffold(name, directory)
+    except (InterpSkillsError, ValueError) as exc:
+        fail(str(exc))
+    out.print(f"created {folder}\nnext: pip install -e {folder} && interp-skills show {name}", highlight=False)
+
+
+@app.command()
+def doctor() -> None:
+    """Check every installed plugin and that each technique renders in every format."""
+    from interp_skills.doctor import run_checks
+
+    failures = 0
+    for check in run_checks(get_registry()):
+        mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+        out.print(f"{mark} {check.subject}: {check.detail}", highlight=False)
+        failures += not check.ok
+    if failures:
+        fail(f"{failures} check(s) failed")
+
+
+def main() -> None:
+    add_commands(app)
+    try:
+        app()
+    except InterpSkillsError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)

@@ -1,0 +1,67 @@
+"""The ``skill`` renderer: an Agent Skills folder per technique (SKILL.md, references/, scripts/).
+
+Frontmatter holds only the six portable keys; our extras live under ``metadata``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from interp_skills import __version__
+from interp_skills.errors import InterpSkillsError
+from interp_skills.render.files import example_command, render_template, write_new_files
+from interp_skills.spec import RenderResult, Technique, Tool
+
+MAX_BODY_LINES = 500
+
+
+def _type_name(prop: dict[str, Any]) -> str:
+    if "anyOf" in prop:
+        return " or ".join(_type_name(p) for p in prop["anyOf"])
+    if prop.get("type") == "array":
+        return f"list of {_type_name(prop.get('items', {}))}"
+    limits = [f"{label} {prop[key]}" for key, label in
+              (("minimum", "≥"), ("maximum", "≤"), ("exclusiveMinimum", ">"), ("exclusiveMaximum", "<"))
+              if key in prop]
+    return prop.get("type", "any") + (f" ({', '.join(limits)})" if limits else "")
+
+
+def _compatibility(t: Technique) -> str:
+    gpu = {"none": "CPU only", "optional": "CPU or GPU", "required": "needs a GPU"}[t.requirements.gpu]
+    return f"Python >= 3.11 with the {t.plugin or t.name} package installed (it provides interp-skills); {gpu}."
+
+
+def skill_files(t: Technique) -> dict[str, str]:
+    """Relative path -> text for one technique's skill folder."""
+    commands = {tool.name: example_command(f"scripts/{tool.name}.py", tool) for tool in t.tools}
+    type_names = {
+        tool.name: {name: _type_name(prop) for name, prop in tool.input_schema.get("properties", {}).items()}
+        for tool in t.tools
+    }
+    skill_md = render_template("skill/SKILL.md.j2", t=t, commands=commands,
+                               compatibility=_compatibility(t), generator=f"interp-skills {__version__}")
+    body_lines = skill_md.split("\n---\n", 1)[1].count("\n")
+    if body_lines >= MAX_BODY_LINES:
+        raise InterpSkillsError(
+            f"{t.name}: SKILL.md body is {body_lines} lines (limit {MAX_BODY_LINES}); "
+            "move depth out of the guide into extra_docs (rendered under references/)"
+        )
+    files = {
+        "SKILL.md": skill_md,
+        "references/tools.md": render_template("skill/tools.md.j2", t=t, commands=commands, type_names=type_names),
+    }
+    files.update({f"references/{page}": text for page, text in t.extra_docs.items()})
+    files.update({f"scripts/{tool.name}.py": _script(t, tool) for tool in t.tools})
+    return files
+
+
+def _script(t: Technique, tool: Tool) -> str:
+    return render_template("skill/script.py.j2", t=t, tool=tool)
+
+
+def render(techniques: list[Technique], out_dir: Path) -> RenderResult:
+    written: list[str] = []
+    for t in techniques:
+        written += write_new_files(out_dir / t.name, skill_files(t))
+    return RenderResult(files=written, message=f"{len(techniques)} skill folder(s) in {out_dir}")

@@ -1,0 +1,37 @@
+"""Turn prompts into left-padded model inputs, batch by batch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from transformers import BatchEncoding
+
+from interp_skills.runtime.models import LoadedModel
+
+
+def batched(prompts: list[str], batch_size: int) -> Iterator[tuple[int, list[str]]]:
+    """Consecutive slices of ``prompts`` with the index of their first item."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    for start in range(0, len(prompts), batch_size):
+        yield start, prompts[start : start + batch_size]
+
+
+def encode(lm: LoadedModel, prompts: list[str], *, chat: bool, system: str | None = None) -> BatchEncoding:
+    """Tokenize with left padding; adds ``position_ids`` that skip the padding.
+
+    With ``chat`` each prompt is wrapped in the chat template, which already holds the special
+    tokens, so the tokenizer adds none; raw prompts get the tokenizer's usual ones (e.g. BOS).
+    """
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a list of strings, not one string; wrap it in a list.")
+    texts = [lm.format_chat(p, system) for p in prompts] if chat else list(prompts)
+    batch = lm.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=not chat)
+    empty = (batch["attention_mask"].sum(dim=1) == 0).nonzero().flatten().tolist()
+    if empty:
+        raise ValueError(
+            f"{len(empty)} prompt(s) tokenize to nothing, e.g. {prompts[empty[0]]!r}; pass non-empty text."
+        )
+    batch["position_ids"] = (batch["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
+    return batch.to(lm.device)

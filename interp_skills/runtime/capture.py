@@ -1,0 +1,77 @@
+"""Read residual-stream activations at chosen layers and token positions."""
+
+from __future__ import annotations
+
+import torch
+
+from interp_skills.runtime.batching import batched, encode
+from interp_skills.runtime.models import LoadedModel
+from interp_skills.runtime.sites import check_layers, check_site, hook_site
+
+
+def capture_activations(
+    lm: LoadedModel,
+    prompts: list[str],
+    layers: list[int],
+    positions: list[int] | None = None,
+    *,
+    site: str = "block_input",
+    batch_size: int = 16,
+    chat: bool = False,
+    system: str | None = None,
+) -> torch.Tensor:
+    """Activations as a float32 CPU tensor ``[n_prompts, len(layers), len(positions), d_model]``.
+
+    ``site``: ``block_input`` (residual stream entering block L), ``block_output``, or the
+    ``attn_output`` / ``mlp_output`` of block L. ``positions``: negative ints count back from
+    the last token (-1 = last), non-negative ints count from the first real (non-pad) token;
+    default ``[-1]``. ``chat`` wraps each prompt in the chat template (with ``system``).
+    """
+    layers = check_layers(lm, layers)
+    check_site(site)
+    positions = [-1] if positions is None else list(positions)
+    if not positions:
+        raise ValueError("positions is empty; pass at least one token position, e.g. [-1].")
+    result = torch.empty(len(prompts), len(layers), len(positions), lm.d_model)
+    for start, chunk in batched(prompts, batch_size):
+        batch = encode(lm, chunk, chat=chat, system=system)
+        index = token_index(batch["attention_mask"], positions, first_prompt=start)
+        rows = torch.arange(len(chunk), device=index.device)[:, None]
+        captured: list[torch.Tensor | None] = [None] * len(layers)
+
+        def record(slot: int):
+            def hook(hidden: torch.Tensor) -> None:
+                captured[slot] = hidden[rows, index].float().cpu()
+
+            return hook
+
+        handles = [hook_site(lm, layer, site, record(slot)) for slot, layer in enumerate(layers)]
+        try:
+            with torch.inference_mode():
+                lm.model(
+                    input_ids=batch["input_ids"],
+                    attention_mask=batch["attention_mask"],
+                    position_ids=batch["position_ids"],
+                    use_cache=False,
+                    logits_to_keep=1,
+                )
+        finally:
+            for handle in handles:
+                handle.remove()
+        result[start : start + len(chunk)] = torch.stack(captured, dim=1)
+    return result
+
+
+def token_index(attention_mask: torch.Tensor, positions: list[int], *, first_prompt: int = 0) -> torch.Tensor:
+    """Column of each requested position in each left-padded row, shape ``[batch, len(positions)]``."""
+    width = attention_mask.shape[1]
+    real = attention_mask.sum(dim=1, keepdim=True)
+    wanted = torch.tensor(positions, device=attention_mask.device)[None, :]
+    outside = (wanted < -real) | (wanted >= real)
+    if outside.any():
+        row, col = outside.nonzero()[0].tolist()
+        raise ValueError(
+            f"Position {positions[col]} is outside prompt {first_prompt + row}, which has "
+            f"{real[row].item()} tokens; use positions within -{real[row].item()}..{real[row].item() - 1}."
+        )
+    return torch.where(wanted < 0, width + wanted, width - real + wanted)

@@ -1,0 +1,128 @@
+"""``interp-skills add`` / ``remove``: skill folders in a project, tracked by a lock file.
+
+The lock file (``interp-skills.lock.json`` in the skills directory) records, per skill,
+the technique and plugin versions and a SHA-256 of every file written. A file whose
+content no longer matches its recorded hash was edited by the user and is never
+overwritten or deleted without ``force``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from interp_skills.errors import InterpSkillsError
+from interp_skills.render.files import write_atomic
+from interp_skills.render.skill import skill_files
+from interp_skills.spec import Technique
+
+LOCK_NAME = "interp-skills.lock.json"
+
+
+def _sha256(text: str | bytes) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Lock:
+    path: Path
+    skills: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, dest: Path) -> "Lock":
+        path = dest / LOCK_NAME
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return cls(path, dict(data["skills"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InterpSkillsError(
+                f"{path} is not a valid lock file ({exc}); fix or delete it (the skill folders stay)"
+            ) from None
+
+    def write(self) -> None:
+        write_atomic(self.path, json.dumps({"version": 1, "skills": self.skills}, indent=2, sort_keys=True) + "\n")
+
+
+def edited_files(dest: Path, name: str, lock: Lock) -> list[str]:
+    """Files of an installed skill whose content differs from what was written."""
+    recorded = lock.skills.get(name, {}).get("files", {})
+    folder = dest / name
+    return [rel for rel, digest in recorded.items()
+            if (folder / rel).exists() and _sha256((folder / rel).read_bytes()) != digest]
+
+
+@dataclass
+class AddResult:
+    name: str
+    written: list[str]
+    unchanged: list[str]
+    removed_stale: list[str]
+
+
+def add_skill(technique: Technique, dest: Path, lock: Lock, *, force: bool = False) -> AddResult:
+    """Write (or update) one skill folder; refuse to clobber user edits unless ``force``."""
+    folder = dest / technique.name
+    files = skill_files(technique)
+    recorded = lock.skills.get(technique.name, {}).get("files", {})
+    conflicts = set(edited_files(dest, technique.name, lock))
+    # A file we did not write (not in the lock) but that exists with other content is the user's too.
+    conflicts |= {rel for rel, text in files.items()
+                  if rel not in recorded and (folder / rel).exists()
+                  and (folder / rel).read_text(encoding="utf-8") != text}
+    if conflicts and not force:
+        raise InterpSkillsError(
+            f"{technique.name}: not overwriting file(s) you edited: "
+            + ", ".join(str(folder / rel) for rel in sorted(conflicts))
+            + ". Keep a copy and rerun with --force to replace them."
+        )
+    written, unchanged = [], []
+    for rel, text in files.items():
+        target = folder / rel
+        if target.exists() and target.read_text(encoding="utf-8") == text:
+            unchanged.append(rel)
+            continue
+        write_atomic(target, text, mode=0o755 if rel.startswith("scripts/") else None)
+        written.append(rel)
+    stale = [rel for rel in recorded if rel not in files and (folder / rel).exists()
+             and (force or rel not in conflicts)]
+    for rel in stale:
+        (folder / rel).unlink()
+    lock.skills[technique.name] = {
+        "technique_version": technique.version,
+        "plugin": technique.plugin,
+        "plugin_version": technique.plugin_version,
+        "files": {rel: _sha256(text) for rel, text in files.items()},
+    }
+    return AddResult(technique.name, written, unchanged, stale)
+
+
+def remove_skill(name: str, dest: Path, lock: Lock, *, force: bool = False) -> list[str]:
+    """Delete the files ``add`` wrote for ``name``; edited ones only with ``force``. Returns what is left behind."""
+    if name not in lock.skills:
+        raise InterpSkillsError(
+            f"{name!r} was not added to {dest} by interp-skills (not in {lock.path.name}); "
+            f"installed here: {', '.join(sorted(lock.skills)) or 'none'}"
+        )
+    edited = edited_files(dest, name, lock)
+    if edited and not force:
+        raise InterpSkillsError(
+            f"{name}: you edited " + ", ".join(str(dest / name / rel) for rel in edited)
+            + "; keep a copy and rerun with --force to delete them."
+        )
+    folder = dest / name
+    for rel in lock.skills[name]["files"]:
+        (folder / rel).unlink(missing_ok=True)
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        if not any(sub.iterdir()):
+            sub.rmdir()
+    left = sorted(str(p) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    if folder.exists() and not left:
+        folder.rmdir()
+    del lock.skills[name]
+    return left
