@@ -30,8 +30,8 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_template(name: str, **context: Any) -> str:
-    return environment().get_template(name).render(**context)
+def render_template(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
 
 
 def write_atomic(path: Path, text: str, mode: int | None = None) -> None:

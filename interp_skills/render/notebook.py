@@ -13,6 +13,7 @@ import inspect
 import math
 import shlex
 import sys
+import textwrap
 import typing
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +22,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from interp_skills.errors import InterpSkillsError
+from interp_skills.runtime.errors import InterpRuntimeError
 from interp_skills.spec import RenderResult, Technique, Tool
 
 USAGE = """\
@@ -47,23 +49,25 @@ class InterpMagic:
     def __call__(self, line: str) -> None:
         from IPython.core.error import UsageError
 
-        words = shlex.split(line)
-        command, args = (words[0], words[1:]) if words else ("help", [])
         try:
-            if command == "help":
-                print(USAGE)
-            elif command == "list" and not args:
-                self.list_techniques()
-            elif command == "add" and [a for a in args if a != "--force"]:
-                names = [a for a in args if a != "--force"]
-                self.add(names, force="--force" in args)
-            elif command == "guide" and len(args) == 1:
-                _display_markdown(_technique(args[0]).guide)
-            elif command == "model" and len(args) == 1:
-                self.use_model(args[0])
-            else:
-                raise UsageError(f"cannot read `%interp {line.strip()}`.\n{USAGE}")
-        except InterpSkillsError as exc:
+            words = shlex.split(line)
+        except ValueError as exc:  # e.g. an unclosed quote
+            raise UsageError(f"cannot read `%interp {line.strip()}`: {exc}.\n{USAGE}") from None
+        try:
+            match words:
+                case [] | ["help"]:
+                    print(USAGE)
+                case ["list"]:
+                    self.list_techniques()
+                case ["add", *args] if set(args) - {"--force"}:
+                    self.add([a for a in args if a != "--force"], force="--force" in args)
+                case ["guide", name]:
+                    _display_markdown(_technique(name).guide)
+                case ["model", spec]:
+                    self.use_model(spec)
+                case _:
+                    raise UsageError(f"cannot read `%interp {line.strip()}`.\n{USAGE}")
+        except (InterpSkillsError, InterpRuntimeError) as exc:  # messages written for the user
             raise UsageError(str(exc)) from None
 
     def list_techniques(self) -> None:
@@ -72,10 +76,9 @@ class InterpMagic:
         registry = get_registry()
         if not registry.techniques:
             print("No techniques installed: `pip install` a technique plugin, then `%interp list` again.")
-        width = max((len(t.name) + len(t.version) for t in registry.techniques.values()), default=0) + 2
         for technique in sorted(registry.techniques.values(), key=lambda t: t.name):
             label = f"{technique.name} {technique.version}"
-            print(f"{label.ljust(width)}  {technique.summary.splitlines()[0]}")
+            print(f"{label:<32} {textwrap.shorten(technique.summary, 88)}")
         for problem in registry.problems:
             print(f"skipped {problem.plugin}: {problem.problem} ({problem.fix})", file=sys.stderr)
 
@@ -83,32 +86,34 @@ class InterpMagic:
         """Push each technique's tools into the user namespace and show its guide."""
         techniques = [_technique(name) for name in names]  # fail before changing anything
         for technique in techniques:
-            pushed: dict[str, Callable[..., Any]] = {}
-            for tool in technique.tools:
-                clash = self._clash(tool.name, technique.name)
-                if clash and not force:
-                    print(
-                        f"`{tool.name}` already holds {clash}; left it alone. Run "
-                        f"`%interp add {technique.name} --force` to replace it, or rename yours.",
-                        file=sys.stderr,
-                    )
-                    continue
-                pushed[tool.name] = validating_function(tool)
+            tools = [tool for tool in technique.tools if self._may_bind(tool.name, technique.name, force)]
+            pushed = {tool.name: validating_function(tool) for tool in tools}
             self.shell.push(pushed, interactive=True)
             self.injected.update({name: (technique.name, func) for name, func in pushed.items()})
-            lines = [f"- `{name}{signature(technique.tool(name))}`" for name in pushed]
-            added = "\n".join(lines) or "- nothing: every tool name was taken"
-            _display_markdown(f"{technique.guide.rstrip()}\n\n**Added from `{technique.name}`:**\n\n{added}\n")
+            added = "\n".join(f"- `{tool.name}{signature(tool)}`" for tool in tools)
+            _display_markdown(
+                f"{technique.guide.rstrip()}\n\n**Added from `{technique.name}`:**\n\n"
+                f"{added or '- nothing: every tool name was taken'}\n"
+            )
 
-    def _clash(self, name: str, technique_name: str) -> str | None:
-        """What ``name`` holds in the user namespace if replacing it would lose something."""
-        if name not in self.shell.user_ns:
-            return None
+    def _may_bind(self, name: str, technique_name: str, force: bool) -> bool:
+        """Whether binding ``name`` loses nothing (or ``force``); warns when it would."""
+        if force or name not in self.shell.user_ns:
+            return True
         current = self.shell.user_ns[name]
-        source, injected = self.injected.get(name, (None, None))
-        if current is injected:
-            return None if source == technique_name else f"a tool of technique {source!r}"
-        return f"your own {type(current).__name__}"
+        source, injected = self.injected.get(name, ("", None))
+        if source and current is injected:
+            if source == technique_name:
+                return True
+            holder = f"the tool of technique {source!r}"
+        else:
+            holder = f"your {type(current).__name__}"
+        print(
+            f"`{name}` already holds {holder}; left it alone. Run "
+            f"`%interp add {technique_name} --force` to replace it, or rename yours.",
+            file=sys.stderr,
+        )
+        return False
 
     def use_model(self, spec: str) -> None:
         try:
@@ -117,7 +122,11 @@ class InterpMagic:
             raise InterpSkillsError(
                 f"cannot load models here ({exc}); install the runtime: pip install 'interp-skills[runtime]'"
             ) from None
-        print(f"active model: {use_model(spec)}")
+        loaded = use_model(spec)
+        print(
+            f"active model: {loaded.name} ({loaded.family}, {loaded.n_layers} layers, "
+            f"d_model {loaded.d_model}, on {loaded.device})"
+        )
 
     def drop_injected(self) -> None:
         """Remove the injected tools that the user has not rebound since."""
@@ -215,14 +224,12 @@ def starter_notebook(technique: Technique) -> nbformat.NotebookNode:
 
 
 def _tool_markdown(tool: Tool) -> str:
-    properties = tool.input_schema.get("properties", {})
-    lines = [f"## `{tool.name}{signature(tool)}`", "", tool.description]
-    if properties:
-        lines.append("")
-    for name, prop in properties.items():
+    lines = [f"## `{tool.name}{signature(tool)}`", "", tool.description, ""]
+    for name, prop in tool.input_schema.get("properties", {}).items():
         default = f" (default `{prop['default']!r}`)" if "default" in prop else ""
-        lines.append(f"- `{name}`{default}: {tool.param_docs.get(name, '')}".rstrip(": "))
-    return "\n".join(lines)
+        doc = tool.param_docs.get(name)
+        lines.append(f"- `{name}`{default}" + (f": {doc}" if doc else ""))
+    return "\n".join(lines).rstrip()
 
 
 def example_call(tool: Tool, width: int = 88) -> str:
@@ -277,14 +284,22 @@ def placeholder(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
 
 
 def _number(schema: dict[str, Any], integer: bool) -> int | float:
-    """Zero, moved inside ``minimum``/``maximum`` (exclusive bounds step by one)."""
-    value: float = 0
-    if "minimum" in schema:
-        value = max(value, schema["minimum"])
-    if "exclusiveMinimum" in schema:
-        value = max(value, schema["exclusiveMinimum"] + 1)
-    if "maximum" in schema:
-        value = min(value, schema["maximum"])
-    if "exclusiveMaximum" in schema:
-        value = min(value, schema["exclusiveMaximum"] - 1)
-    return math.ceil(value) if integer else float(value)
+    """Zero if allowed, else a value inside the bounds."""
+    if integer:
+        value = 0
+        if "minimum" in schema:
+            value = max(value, math.ceil(schema["minimum"]))
+        if "exclusiveMinimum" in schema:
+            value = max(value, math.floor(schema["exclusiveMinimum"]) + 1)
+        if "maximum" in schema:
+            value = min(value, math.floor(schema["maximum"]))
+        if "exclusiveMaximum" in schema:
+            value = min(value, math.ceil(schema["exclusiveMaximum"]) - 1)
+        return value
+    low = max(schema.get("minimum", -math.inf), schema.get("exclusiveMinimum", -math.inf))
+    high = min(schema.get("maximum", math.inf), schema.get("exclusiveMaximum", math.inf))
+    if low <= 0 <= high and 0 not in (schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")):
+        return 0.0
+    if math.isfinite(low) and math.isfinite(high):
+        return (low + high) / 2
+    return low + 1.0 if math.isfinite(low) else high - 1.0

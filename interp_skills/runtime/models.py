@@ -150,7 +150,7 @@ def _load_weights(name: str, dtype: torch.dtype) -> tuple[PreTrainedModel, PreTr
     if Path(name).is_dir():
         try:
             return _from_pretrained(name, dtype)
-        except OSError as error:
+        except (OSError, ValueError) as error:
             raise ModelNotFoundError(
                 f"Directory {name!r} holds no loadable model ({error}). Fix: point to a folder "
                 "written by save_pretrained (config.json, weights and tokenizer files)."

@@ -1,0 +1,71 @@
+"""Batched text generation and next-token distributions."""
+
+from __future__ import annotations
+
+import torch
+
+from interp_skills.runtime.batching import batched, encode
+from interp_skills.runtime.models import LoadedModel
+
+
+def generate(
+    lm: LoadedModel,
+    prompts: list[str],
+    *,
+    max_new_tokens: int = 48,
+    chat: bool = True,
+    system: str | None = None,
+    batch_size: int = 16,
+    do_sample: bool = False,
+    seed: int = 0,
+) -> list[str]:
+    """The model's continuation of each prompt (new text only, special tokens dropped, stripped).
+
+    Greedy unless ``do_sample``; sampling is reproducible through ``seed`` and leaves the
+    global random state untouched. Runs any active intervention from ``interventions``.
+    """
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}.")
+    completions: list[str] = []
+    devices = [lm.device] if lm.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices), torch.inference_mode():
+        torch.manual_seed(seed)
+        for _, chunk in batched(prompts, batch_size):
+            batch = encode(lm, chunk, chat=chat, system=system)
+            output = lm.model.generate(
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
+                max_new_tokens=max_new_tokens,
+                do_sample=do_sample,
+                pad_token_id=lm.tokenizer.pad_token_id,
+            )
+            new_tokens = output[:, batch["input_ids"].shape[1] :]
+            texts = lm.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+            completions.extend(text.strip() for text in texts)
+    return completions
+
+
+def next_token_logprobs(
+    lm: LoadedModel,
+    prompts: list[str],
+    *,
+    chat: bool = True,
+    system: str | None = None,
+    batch_size: int = 16,
+) -> torch.Tensor:
+    """Log-probabilities of the next token after each prompt, float32 CPU ``[n, vocab]``."""
+    rows: list[torch.Tensor] = []
+    with torch.inference_mode():
+        for _, chunk in batched(prompts, batch_size):
+            batch = encode(lm, chunk, chat=chat, system=system)
+            logits = lm.model(
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
+                position_ids=batch["position_ids"],
+                use_cache=False,
+                logits_to_keep=1,
+            ).logits[:, -1]
+            rows.append(torch.log_softmax(logits.float(), dim=-1).cpu())
+    if not rows:
+        return torch.empty(0, lm.model.get_output_embeddings().weight.shape[0])
+    return torch.cat(rows)

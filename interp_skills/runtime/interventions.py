@@ -1,0 +1,139 @@
+"""Context managers that edit the residual stream while active and always clean up."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.hooks import RemovableHandle
+
+from interp_skills.runtime.models import LoadedModel
+from interp_skills.runtime.sites import ResidualHook, check_layers, check_site, hook_site
+
+
+@contextmanager
+def add_vector(
+    lm: LoadedModel,
+    vector: torch.Tensor,
+    layers: list[int],
+    coefficient: float = 1.0,
+    *,
+    site: str = "block_output",
+    front_positions: bool = False,
+) -> Iterator[None]:
+    """Add ``coefficient * vector`` to the residual stream at ``site`` of each of ``layers``.
+
+    A ``[d_model]`` vector is added at every position of every forward pass, generated tokens
+    included. With ``front_positions`` the vector is ``[k, d_model]`` and row i is added to the
+    i-th real (non-pad) prompt token, in the forward pass that reads the prompt only
+    (ActAdd); later cached generation steps are left alone.
+    """
+    layers = check_layers(lm, layers)
+    check_site(site)
+    steer = coefficient * vector.detach()
+    handles: list[RemovableHandle] = []
+    try:
+        if front_positions:
+            if steer.ndim != 2 or steer.shape[1] != lm.d_model:
+                raise ValueError(
+                    f"front_positions needs a [k, d_model={lm.d_model}] vector, got shape "
+                    f"{list(steer.shape)}; stack one row per prompt position."
+                )
+            prompt = _ForwardInputs()
+            handles.append(lm.model.register_forward_pre_hook(prompt.read, with_kwargs=True))
+            hook = _front_adder(steer, prompt)
+        else:
+            if steer.shape != (lm.d_model,):
+                raise ValueError(
+                    f"vector must have shape [{lm.d_model}] (d_model of {lm.name}), got "
+                    f"{list(steer.shape)}; pass front_positions=True for a [k, d_model] vector."
+                )
+            hook = _adder(steer)
+        handles.extend(hook_site(lm, layer, site, hook) for layer in layers)
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextmanager
+def ablate_direction(
+    lm: LoadedModel,
+    direction: torch.Tensor,
+    layers: list[int] | None = None,
+    *,
+    sites: tuple[str, ...] = ("block_input", "attn_output", "mlp_output"),
+) -> Iterator[None]:
+    """Project ``direction`` out of the residual stream: x <- x - (x . r) r, r the unit direction.
+
+    Applied at each of ``sites`` of each of ``layers`` (None: every layer), at all positions.
+    """
+    if direction.shape != (lm.d_model,):
+        raise ValueError(f"direction must have shape [{lm.d_model}], got {list(direction.shape)}.")
+    norm = direction.detach().float().norm()
+    if norm == 0 or not torch.isfinite(norm):
+        raise ValueError("direction must be a non-zero, finite vector to define a unit direction.")
+    unit = direction.detach().float() / norm
+    layers = list(range(lm.n_layers)) if layers is None else check_layers(lm, layers)
+    sites = tuple(check_site(site) for site in ((sites,) if isinstance(sites, str) else sites))
+    handles: list[RemovableHandle] = []
+    try:
+        handles.extend(hook_site(lm, layer, site, _ablator(unit)) for layer in layers for site in sites)
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _adder(steer: torch.Tensor) -> ResidualHook:
+    def hook(hidden: torch.Tensor) -> torch.Tensor:
+        return hidden + steer.to(hidden.device, hidden.dtype)
+
+    return hook
+
+
+def _ablator(unit: torch.Tensor) -> ResidualHook:
+    def hook(hidden: torch.Tensor) -> torch.Tensor:
+        r = unit.to(hidden.device)
+        projection = (hidden.float() @ r)[..., None] * r
+        return hidden - projection.to(hidden.dtype)
+
+    return hook
+
+
+class _ForwardInputs:
+    """The attention mask and cache length of the model forward pass in progress."""
+
+    def __init__(self) -> None:
+        self.attention_mask: torch.Tensor | None = None
+        self.cached_tokens = 0
+
+    def read(self, _model: nn.Module, _args: tuple, kwargs: dict[str, Any]) -> None:
+        mask = kwargs.get("attention_mask")
+        self.attention_mask = mask if isinstance(mask, torch.Tensor) and mask.ndim == 2 else None
+        cache = kwargs.get("cache", kwargs.get("past_key_values"))
+        self.cached_tokens = cache.get_seq_length() if hasattr(cache, "get_seq_length") else 0
+
+
+def _front_adder(steer: torch.Tensor, prompt: _ForwardInputs) -> ResidualHook:
+    def hook(hidden: torch.Tensor) -> torch.Tensor | None:
+        batch, width, _ = hidden.shape
+        mask = prompt.attention_mask
+        if prompt.cached_tokens or (mask is not None and mask.shape[1] != width):
+            return None  # a generation step after the prompt
+        first_real = (
+            mask.to(hidden.device).long().argmax(dim=1)
+            if mask is not None
+            else torch.zeros(batch, dtype=torch.long, device=hidden.device)
+        )
+        columns = first_real[:, None] + torch.arange(steer.shape[0], device=hidden.device)
+        keep = columns < width
+        rows = torch.arange(batch, device=hidden.device)[:, None].expand_as(columns)
+        delta = torch.zeros_like(hidden)
+        delta[rows[keep], columns[keep]] = steer.to(hidden.device, hidden.dtype).expand(batch, -1, -1)[keep]
+        return hidden + delta
+
+    return hook

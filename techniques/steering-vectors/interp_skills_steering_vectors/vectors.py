@@ -1,0 +1,126 @@
+"""The computation: mean-difference vectors, steered generation, and a concept score.
+
+Imported only when a tool runs (it imports torch through the core runtime).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from interp_skills.errors import ToolInputError
+from interp_skills.runtime import (
+    LoadedModel,
+    add_vector,
+    capture_activations,
+    generate,
+    load_artifact,
+    save_artifact,
+)
+
+SITE = "block_output"
+DEFAULT_DEPTH = 0.4  # fraction of depth used when no layer is given
+
+
+@dataclass
+class SteeringVector:
+    """A saved direction plus what is needed to read scores against it."""
+
+    vector: torch.Tensor
+    layer: int
+    model: str
+    positive_mean: float  # mean projection of the positive set on the unit direction
+    negative_mean: float
+    residual_norm: float  # typical residual-stream norm at this layer, for scale
+
+    def unit(self) -> torch.Tensor:
+        return self.vector / self.vector.norm()
+
+    def concept_scores(self, lm: LoadedModel, texts: list[str]) -> list[float]:
+        """Where each text sits between the negative set (-1) and the positive set (+1).
+
+        Projection of the text's activations (averaged over its tokens, read without steering)
+        on the direction, rescaled so the two prompt sets' means land on -1 and +1.
+        """
+        mid = (self.positive_mean + self.negative_mean) / 2
+        half_gap = (self.positive_mean - self.negative_mean) / 2
+        scores = []
+        for text in texts:
+            n_tokens = max(1, len(lm.tokenizer(text or " ", add_special_tokens=False)["input_ids"]))
+            acts = capture_activations(lm, [text or " "], [self.layer], list(range(-n_tokens, 0)), site=SITE)
+            proj = float(acts[0, 0].mean(0) @ self.unit())
+            scores.append(round((proj - mid) / half_gap, 3))
+        return scores
+
+
+def resolve_layer(lm: LoadedModel, layer: int | None) -> int:
+    if layer is None:
+        return int(lm.n_layers * DEFAULT_DEPTH)
+    if not 0 <= layer < lm.n_layers:
+        raise ToolInputError(
+            f"layer {layer} is out of range: {lm.name} has {lm.n_layers} layers, use 0..{lm.n_layers - 1} "
+            f"(a third to a half of the depth, e.g. {int(lm.n_layers * DEFAULT_DEPTH)}, usually steers best)"
+        )
+    return layer
+
+
+def build(lm: LoadedModel, positive: list[str], negative: list[str], layer: int | None) -> tuple[str, SteeringVector]:
+    """Mean(positive) - mean(negative) at the last token of each prompt, at one layer's output."""
+    layer = resolve_layer(lm, layer)
+    pos = capture_activations(lm, positive, [layer], [-1], site=SITE)[:, 0, 0]
+    neg = capture_activations(lm, negative, [layer], [-1], site=SITE)[:, 0, 0]
+    vector = pos.mean(0) - neg.mean(0)
+    if float(vector.norm()) == 0.0:
+        raise ToolInputError("positive and negative prompts give identical activations; make the two sets differ")
+    unit = vector / vector.norm()
+    residual_norm = float(torch.cat([pos, neg]).norm(dim=-1).mean())
+    sv = SteeringVector(vector, layer, lm.name, float((pos @ unit).mean()), float((neg @ unit).mean()),
+                        residual_norm)
+    meta = {
+        "kind": "steering-vector", "model": lm.name, "layer": layer, "site": SITE,
+        "positive_mean": sv.positive_mean, "negative_mean": sv.negative_mean,
+        "residual_norm": residual_norm,
+        "n_positive": len(positive), "n_negative": len(negative),
+        "positive_examples": positive[:3], "negative_examples": negative[:3],
+    }
+    return save_artifact(vector, meta, prefix="sv"), sv
+
+
+def load(lm: LoadedModel, vector_id: str) -> SteeringVector:
+    vector, meta = load_artifact(vector_id)
+    if meta.get("kind") != "steering-vector":
+        raise ToolInputError(f"{vector_id} is a {meta.get('kind', 'unknown')} artifact, not a steering vector")
+    if meta["model"] != lm.name or vector.shape[-1] != lm.d_model:
+        raise ToolInputError(
+            f"{vector_id} was built on {meta['model']}, but the active model is {lm.name}; "
+            "build a new vector on this model (vectors do not transfer between models)"
+        )
+    return SteeringVector(vector, int(meta["layer"]), meta["model"], meta["positive_mean"],
+                          meta["negative_mean"], meta["residual_norm"])
+
+
+def vector_summary(lm: LoadedModel, vector_id: str, sv: SteeringVector) -> dict[str, Any]:
+    """Size of the vector next to the typical residual norm at its layer, to calibrate coefficients."""
+    return {
+        "vector_id": vector_id,
+        "model": sv.model,
+        "layer": sv.layer,
+        "norm": round(float(sv.vector.norm()), 3),
+        "residual_norm": round(sv.residual_norm, 3),
+        "relative_norm": round(float(sv.vector.norm()) / sv.residual_norm, 3),
+    }
+
+
+def generate_pair(lm: LoadedModel, sv: SteeringVector, prompts: list[str], coefficients: list[float],
+                  max_new_tokens: int) -> dict[float, list[str]]:
+    """Greedy completions of ``prompts`` for each coefficient (0 = unsteered)."""
+    outputs: dict[float, list[str]] = {}
+    for coefficient in coefficients:
+        if coefficient == 0:
+            outputs[coefficient] = generate(lm, prompts, max_new_tokens=max_new_tokens)
+            continue
+        with add_vector(lm, sv.vector, [sv.layer], coefficient, site=SITE):
+            outputs[coefficient] = generate(lm, prompts, max_new_tokens=max_new_tokens)
+    return outputs

@@ -1,0 +1,219 @@
+"""The MCP renderer: a real MCPServer reached by mcp's in-memory client and over stdio."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+from pydantic import Field
+
+from interp_skills.errors import InterpSkillsError
+from interp_skills.plugins import build_registry
+from interp_skills.render.mcp import Limits, build_server, install_config, render, server_entry
+from interp_skills.spec import Technique, Tool
+
+PLUGINS_DIR = Path(__file__).parent / "plugins"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+def toy() -> Technique:
+    spec = importlib.util.spec_from_file_location("toy_text", PLUGINS_DIR / "toy_text.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return build_registry(entrypoints=False, extra_plugins=(module,)).technique("toy-text")
+
+
+def generate(prompts: list[str], max_new_tokens: int = 8) -> dict[str, Any]:
+    """Pretend to generate: echo each prompt.
+
+    Args:
+        prompts: the prompts.
+        max_new_tokens: tokens to generate per prompt.
+    """
+    return {"outputs": prompts, "max_new_tokens": max_new_tokens}
+
+
+def crash(n: Annotated[int, Field(ge=0)]) -> int:
+    """Fail with an error that is not an InterpSkillsError.
+
+    Args:
+        n: any number.
+    """
+    raise RuntimeError(f"boom at {n}")
+
+
+def other_technique(*tools: Tool) -> Technique:
+    return Technique(name="toy-other", version="0.1.0", guide="# Other\n",
+                     summary="A second test technique, to check tool naming and crashes.", tools=list(tools))
+
+
+async def _text(client: Client, tool: str, arguments: dict[str, Any]) -> tuple[bool, str]:
+    result = await client.call_tool(tool, arguments)
+    return bool(result.is_error), result.content[0].text
+
+
+@pytest.mark.anyio
+async def test_tools_are_listed_with_the_technique_schemas(toy: Technique) -> None:
+    async with Client(build_server([toy])) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert set(tools) == {"count_words", "shout"}
+    count_words = tools["count_words"].input_schema
+    assert count_words["required"] == ["texts", "word"]
+    assert count_words["properties"]["texts"]["maxItems"] == 8
+    assert count_words["properties"]["texts"]["description"] == "the texts to search."
+    times = tools["shout"].input_schema["properties"]["times"]
+    assert (times["minimum"], times["maximum"], times["default"]) == (1, 5, 1)
+    assert tools["shout"].description == toy.tool("shout").description
+
+
+@pytest.mark.anyio
+async def test_calls_return_structured_results(toy: Technique) -> None:
+    async with Client(build_server([toy])) as client:
+        result = await client.call_tool("count_words", {"texts": ["a b a", "b", "A"], "word": "a"})
+    assert not result.is_error
+    assert result.structured_content == {"word": "a", "counts": [2, 0, 1], "total": 3}
+    assert json.loads(result.content[0].text) == result.structured_content
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("tool", "arguments", "names"),
+    [
+        ("count_words", {"texts": "not a list", "word": "a"}, "texts"),  # wrong type
+        ("shout", {"text": "hi", "times": 9}, "times"),  # out of range
+        ("count_words", {"texts": ["a", "b", "c"], "word": "a"}, "'texts' has 3 items"),  # over max_prompts
+        ("shout", {"text": "x" * 41}, "'text' has 41 characters"),  # over max_prompt_chars
+        ("count_words", {"texts": ["a"], "word": " "}, "word is empty"),  # ToolInputError from the tool
+    ],
+)
+async def test_bad_calls_are_readable_errors_and_the_server_keeps_going(
+    toy: Technique, tool: str, arguments: dict[str, Any], names: str
+) -> None:
+    server = build_server([toy], limits=Limits(max_prompts=2, max_prompt_chars=40))
+    async with Client(server) as client:
+        is_error, text = await _text(client, tool, arguments)
+        assert is_error and names in text, text
+        assert await _text(client, "shout", {"text": "ok", "times": 2}) == (False, '{\n  "text": "OK OK"\n}')
+
+
+@pytest.mark.anyio
+async def test_limit_errors_say_how_to_raise_the_limit() -> None:
+    tool = Tool.from_function(generate)
+    async with Client(build_server([other_technique(tool)], limits=Limits(max_new_tokens=16))) as client:
+        is_error, text = await _text(client, "generate", {"prompts": ["hi"], "max_new_tokens": 17})
+        assert is_error
+        assert "'max_new_tokens' is 17" in text and "limit of 16" in text and "--max-new-tokens" in text
+        assert not (await client.call_tool("generate", {"prompts": ["hi"], "max_new_tokens": 16})).is_error
+
+
+@pytest.mark.anyio
+async def test_unexpected_exceptions_are_reported_not_hidden() -> None:
+    async with Client(build_server([other_technique(Tool.from_function(crash))])) as client:
+        is_error, text = await _text(client, "crash", {"n": 3})
+        assert is_error and "RuntimeError: boom at 3" in text and "still running" in text
+        assert (await _text(client, "crash", {"n": 4}))[1].count("boom at 4") == 1
+
+
+@pytest.mark.anyio
+async def test_shared_tool_names_are_prefixed_with_the_technique(toy: Technique) -> None:
+    other = other_technique(toy.tool("shout"), Tool.from_function(crash))
+    async with Client(build_server([toy, other])) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        assert names == {"count_words", "toy_text_shout", "toy_other_shout", "crash"}
+        result = await client.call_tool("toy_other_shout", {"text": "hey"})
+        assert result.structured_content == {"text": "HEY"}
+
+
+@pytest.mark.anyio
+async def test_guide_and_catalogue_resources(toy: Technique) -> None:
+    async with Client(build_server([toy])) as client:
+        server_info, instructions = client.server_info, client.instructions
+        guide = (await client.read_resource("technique://toy-text/guide")).contents[0]
+        catalog = json.loads((await client.read_resource("technique://catalog")).contents[0].text)
+    assert server_info is not None and (server_info.name, server_info.version) == ("interp-skills", "0.1.0")
+    assert instructions is not None and f"- toy-text: {toy.summary}" in instructions
+    assert guide.text == toy.guide and guide.mime_type == "text/markdown"
+    assert catalog == [{"name": "toy-text", "version": "0.1.0", "summary": toy.summary,
+                        "tools": ["count_words", "shout"]}]
+
+
+def test_building_a_server_needs_techniques_and_a_known_backend(toy: Technique) -> None:
+    with pytest.raises(InterpSkillsError, match="no techniques to serve"):
+        build_server([])
+    with pytest.raises(InterpSkillsError, match="no backend named 'nowhere'"):
+        build_server([toy], backend="nowhere")
+
+
+@pytest.mark.anyio
+async def test_serve_over_stdio_in_a_subprocess() -> None:
+    # Launched as the CLI will launch it (`interp-skills mcp serve --technique toy-text`), minus the CLI.
+    code = "from interp_skills.render.mcp import serve, Limits; serve(['toy-text'], model=None, backend='local', limits=Limits())"
+    params = StdioServerParameters(
+        command=sys.executable, args=["-c", code],
+        env={**os.environ, "INTERP_SKILLS_PLUGINS_DIR": str(PLUGINS_DIR)},
+    )
+    async with Client(params) as client:
+        assert {tool.name for tool in (await client.list_tools()).tools} == {"count_words", "shout"}
+        result = await client.call_tool("shout", {"text": "over stdio", "times": 2})
+        bad = await client.call_tool("shout", {"text": "x", "times": 0})
+        again = await client.call_tool("shout", {"text": "still up"})
+    assert result.structured_content == {"text": "OVER STDIO OVER STDIO"}
+    assert bad.is_error and "times" in bad.content[0].text
+    assert again.structured_content == {"text": "STILL UP"}
+
+
+def test_install_config_merges_into_an_existing_file(tmp_path: Path) -> None:
+    existing = {"mcpServers": {"other": {"command": "other-server"}}, "note": "keep me"}
+    (tmp_path / ".mcp.json").write_text(json.dumps(existing))
+    path, command = install_config(tmp_path, ["toy-text"], "smollm2-135m")
+    config = json.loads(path.read_text())
+    assert config["note"] == "keep me" and config["mcpServers"]["other"] == {"command": "other-server"}
+    assert config["mcpServers"]["interp-skills"] == {
+        "command": "interp-skills",
+        "args": ["mcp", "serve", "--technique", "toy-text", "--model", "smollm2-135m"],
+    }
+    assert command == ("claude mcp add --scope project interp-skills -- "
+                       "interp-skills mcp serve --technique toy-text --model smollm2-135m")
+
+
+def test_install_config_creates_the_file_and_quotes_the_command(tmp_path: Path) -> None:
+    path, command = install_config(tmp_path, ["toy-text"], "/models/my model", server_name="interp")
+    assert json.loads(path.read_text()) == {"mcpServers": {"interp": server_entry(["toy-text"], "/models/my model")}}
+    assert command.endswith("--model '/models/my model'")
+
+
+def test_install_config_refuses_a_malformed_file(tmp_path: Path) -> None:
+    broken = '{"mcpServers": {"other": '
+    (tmp_path / ".mcp.json").write_text(broken)
+    with pytest.raises(InterpSkillsError, match=r"not valid JSON .*left unchanged"):
+        install_config(tmp_path, ["toy-text"], None)
+    assert (tmp_path / ".mcp.json").read_text() == broken
+    assert [p.name for p in tmp_path.iterdir()] == [".mcp.json"]  # no temp file left behind
+
+
+def test_render_writes_the_config_and_a_readme(toy: Technique, tmp_path: Path) -> None:
+    result = render([toy], tmp_path)
+    assert sorted(Path(f).name for f in result.files) == [".mcp.json", "README-mcp.md"]
+    config = json.loads((tmp_path / ".mcp.json").read_text())
+    assert config["mcpServers"]["interp-skills"]["args"] == ["mcp", "serve", "--technique", "toy-text"]
+    readme = (tmp_path / "README-mcp.md").read_text()
+    assert "interp-skills mcp serve --technique toy-text" in readme
+    assert "claude mcp add --scope project interp-skills --" in readme
+    assert "- `count_words` (toy-text): Count how often a word occurs in each text." in readme
+    assert render([toy], tmp_path).files == result.files  # identical files are fine
+    (tmp_path / "README-mcp.md").write_text("my notes\n")
+    with pytest.raises(InterpSkillsError, match="README-mcp.md"):
+        render([toy], tmp_path)
+    assert (tmp_path / "README-mcp.md").read_text() == "my notes\n"
