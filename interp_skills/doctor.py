@@ -26,14 +26,14 @@ def run_checks(registry: Registry) -> Iterator[Check]:
     with tempfile.TemporaryDirectory() as tmp:
         for technique in registry.techniques.values():
             for fmt, renderer in registry.renderers.items():
-                out = Path(tmp) / fmt
+                out = Path(tmp) / technique.name / fmt
                 try:
                     result = renderer.render([technique], out)
                 except Exception as exc:
                     yield Check(f"{technique.name} -> {fmt}", False, f"{type(exc).__name__}: {exc}")
                     continue
                 yield Check(f"{technique.name} -> {fmt}", True, f"{len(result.files)} file(s)")
-            yield _validate_skill(technique.name, Path(tmp) / "skill" / technique.name)
+            yield _validate_skill(technique.name, Path(tmp) / technique.name / "skill" / technique.name)
 
 
 def _validate_skill(name: str, folder: Path) -> Check:

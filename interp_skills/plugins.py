@@ -155,7 +155,7 @@ def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] =
         name = getattr(plugin, "__name__", type(plugin).__name__)
         sources.append((plugin, name, "0", False))
     if entrypoints:
-        for ep, dist_name, version in _entry_points():
+        for ep, dist_name, version in _entry_points():  # sorted: on a name clash the first one wins
             label = f"{dist_name} (entry point {ep.name!r})"
             try:
                 sources.append((ep.load(), dist_name, version, False))

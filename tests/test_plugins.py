@@ -1,0 +1,109 @@
+"""The registry loads real entry-point plugins, records provenance, and skips broken ones with a reason."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from interp_skills.plugins import build_registry
+
+GOOD = '''
+from interp_skills import hookimpl
+from interp_skills.spec import Technique, Tool
+
+def echo(text: str) -> dict:
+    """Return the text unchanged.
+
+    Args:
+        text: anything.
+    """
+    return {"text": text}
+
+def make(name):
+    return Technique(name=name, version="1.2.0", summary="Echoes text back. Use to test plugin loading.",
+                     guide="# Echo", tools=[Tool.from_function(echo)])
+
+@hookimpl
+def register_techniques(register):
+    register(make("{name}"))
+'''
+
+BROKEN = {
+    "raises-on-import": "raise ImportError('needs a missing package')",
+    "malformed": GOOD.replace('register(make("{name}"))',
+                              'register(Technique(name="short", version="1", summary="too short", guide="", tools=[]))'),
+    "bad-name": GOOD.replace('register(make("{name}"))', 'register(make("Bad_Name"))'),
+    "zz-collides": GOOD.replace("{name}", "good-echo"),
+    "wrong-type": GOOD.replace('register(make("{name}"))', 'register("steering")'),
+    "hook-raises": GOOD.replace('register(make("{name}"))', 'raise RuntimeError("boom")'),
+    "bad-signature": GOOD.replace("def register_techniques(register):", "def register_techniques(register, extra):"),
+}
+
+
+def make_distribution(site: Path, dist: str, source: str) -> None:
+    """A real installed distribution: a module plus dist-info with an interp_skills entry point."""
+    module = dist.replace("-", "_")
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{module}-0.3.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n")
+    (info / "entry_points.txt").write_text(f"[interp_skills]\nplugin = {module}\n")
+
+
+@pytest.fixture
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    make_distribution(tmp_path, "plugin-good", GOOD.replace("{name}", "good-echo"))
+    for dist, source in BROKEN.items():
+        make_distribution(tmp_path, f"plugin-{dist}", source.replace("{name}", dist))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("INTERP_SKILLS_LOAD_PLUGINS", raising=False)
+    return tmp_path
+
+
+def test_good_plugin_loads_with_provenance(site: Path) -> None:
+    registry = build_registry()
+    technique = registry.technique("good-echo")
+    assert (technique.plugin, technique.plugin_version) == ("plugin-good", "0.3.0")
+    assert technique.tool("echo").call({"text": "hi"}) == {"text": "hi"}
+    assert {"skill", "mcp", "notebook", "prompt"} <= set(registry.renderers)
+
+
+def test_each_broken_plugin_is_skipped_with_its_reason(site: Path) -> None:
+    registry = build_registry()
+    problems = {p.plugin.split(" ")[0]: p for p in registry.problems}
+    expected = {
+        "plugin-raises-on-import": "needs a missing package",
+        "plugin-malformed": "malformed technique",
+        "plugin-bad-name": "invalid name 'Bad_Name'",
+        "plugin-zz-collides": "already registered by plugin-good",
+        "plugin-wrong-type": "expected Technique",
+        "plugin-hook-raises": "boom",
+        "plugin-bad-signature": "invalid hook implementation",
+    }
+    for dist, reason in expected.items():
+        assert dist in problems, f"{dist} was not reported"
+        assert reason in problems[dist].problem, problems[dist]
+        assert problems[dist].fix
+    # Nothing from a broken plugin got in, and the good one still works.
+    assert set(registry.techniques) >= {"good-echo"}
+    assert not {"Bad_Name", "short", "raises-on-import"} & set(registry.techniques)
+    assert registry.technique("good-echo").plugin == "plugin-good"
+
+
+def test_load_plugins_variable_restricts_entry_points(site: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERP_SKILLS_LOAD_PLUGINS", "plugin-good")
+    registry = build_registry()
+    assert "good-echo" in registry.techniques
+    assert registry.problems == []
+    monkeypatch.setenv("INTERP_SKILLS_LOAD_PLUGINS", "")
+    registry = build_registry()
+    assert registry.techniques == {} and registry.problems == []
+    assert "skill" in registry.renderers  # built-ins always load
+
+
+def test_unknown_name_error_lists_what_is_installed(site: Path) -> None:
+    registry = build_registry()
+    with pytest.raises(KeyError, match="good-echo"):
+        registry.technique("nope")
