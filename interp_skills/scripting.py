@@ -31,18 +31,24 @@ def _argparse_type(schema: dict[str, Any]) -> Any:
     return json.loads
 
 
-def build_parser(tool: Tool, prog: str) -> argparse.ArgumentParser:
-    """An argparse parser whose flags are the tool's parameters, plus ``--model``, ``--backend``, ``--json``."""
+def build_parser(tool: Tool, prog: str, *, use_example: bool = False) -> argparse.ArgumentParser:
+    """An argparse parser whose flags are the tool's parameters, plus ``--model``, ``--backend``, ``--json``.
+
+    With ``use_example`` the tool's declared example arguments become the defaults.
+    """
     parser = argparse.ArgumentParser(prog=prog, description=tool.description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     schema = tool.input_schema
-    required = set(schema.get("required", []))
+    required = set(schema.get("required", [])) - (set(tool.example) if use_example else set())
     for param, prop in schema.get("properties", {}).items():
         help_text = prop.get("description", "")
-        kwargs: dict[str, Any] = {"dest": param, "help": help_text, "required": param in required}
-        if "default" in prop:
+        kwargs: dict[str, Any] = {"dest": param, "required": param in required}
+        if use_example and param in tool.example:
+            kwargs["default"] = tool.example[param]
+        elif "default" in prop:
             kwargs["default"] = prop["default"]
-            kwargs["help"] = f"{help_text} (default: {prop['default']!r})"
+            help_text += f" (default: {prop['default']!r})"
+        kwargs["help"] = help_text.replace("%", "%%")  # argparse %-formats help text
         if prop.get("type") == "array":
             kwargs.update(nargs="+", type=_argparse_type(prop.get("items", {})))
         elif prop.get("type") == "boolean":
@@ -54,6 +60,10 @@ def build_parser(tool: Tool, prog: str) -> argparse.ArgumentParser:
                         help="model alias, Hugging Face id or local path (default: the embedded SmolLM2-135M-Instruct)")
     parser.add_argument("--backend", default="local", help="where to run: local (default) or an installed backend")
     parser.add_argument("--json", dest="as_json", action="store_true", help="print the raw JSON result")
+    if tool.example:
+        parser.add_argument("--example", action="store_true",
+                            help="fill unset parameters with the tool's example: "
+                            + json.dumps(tool.example).replace("%", "%%"))
     return parser
 
 
@@ -108,8 +118,10 @@ def run_tool_cli(technique_name: str, tool_name: str, argv: Sequence[str] | None
         registry = get_registry()
         technique = registry.technique(technique_name)
         tool = technique.tool(tool_name)
-        parser = build_parser(tool, prog or f"{technique_name} {tool_name}")
+        argv = list(sys.argv[1:] if argv is None else argv)
+        parser = build_parser(tool, prog or f"{technique_name} {tool_name}", use_example="--example" in argv)
         options = vars(parser.parse_args(argv))
+        options.pop("example", None)
         model, backend, as_json = options.pop("model"), options.pop("backend"), options.pop("as_json")
         result = registry.get("backend", backend).call(technique, tool_name, options, model)
     except InterpSkillsError as exc:

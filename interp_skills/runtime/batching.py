@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import torch
 from transformers import BatchEncoding
 
 from interp_skills.runtime.models import LoadedModel

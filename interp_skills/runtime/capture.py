@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import torch
+from transformers import BatchEncoding
 
 from interp_skills.runtime.batching import batched, encode
 from interp_skills.runtime.models import LoadedModel
-from interp_skills.runtime.sites import check_layers, check_site, hook_site
+from interp_skills.runtime.sites import ResidualHook, check_layers, check_site, hook_site
 
 
 def capture_activations(
@@ -36,30 +37,37 @@ def capture_activations(
     for start, chunk in batched(prompts, batch_size):
         batch = encode(lm, chunk, chat=chat, system=system)
         index = token_index(batch["attention_mask"], positions, first_prompt=start)
-        rows = torch.arange(len(chunk), device=index.device)[:, None]
-        captured: list[torch.Tensor | None] = [None] * len(layers)
-
-        def record(slot: int):
-            def hook(hidden: torch.Tensor) -> None:
-                captured[slot] = hidden[rows, index].float().cpu()
-
-            return hook
-
-        handles = [hook_site(lm, layer, site, record(slot)) for slot, layer in enumerate(layers)]
-        try:
-            with torch.inference_mode():
-                lm.model(
-                    input_ids=batch["input_ids"],
-                    attention_mask=batch["attention_mask"],
-                    position_ids=batch["position_ids"],
-                    use_cache=False,
-                    logits_to_keep=1,
-                )
-        finally:
-            for handle in handles:
-                handle.remove()
-        result[start : start + len(chunk)] = torch.stack(captured, dim=1)
+        result[start : start + len(chunk)] = _capture_batch(lm, batch, layers, site, index)
     return result
+
+
+def _capture_batch(
+    lm: LoadedModel, batch: BatchEncoding, layers: list[int], site: str, index: torch.Tensor
+) -> torch.Tensor:
+    """One forward pass; returns ``[batch, len(layers), positions, d_model]`` at ``index``."""
+    rows = torch.arange(index.shape[0], device=index.device)[:, None]
+    captured: dict[int, torch.Tensor] = {}
+
+    def recorder(slot: int) -> ResidualHook:
+        def record(hidden: torch.Tensor) -> None:
+            captured[slot] = hidden[rows, index].float().cpu()
+
+        return record
+
+    handles = [hook_site(lm, layer, site, recorder(slot)) for slot, layer in enumerate(layers)]
+    try:
+        with torch.inference_mode():
+            lm.model(
+                input_ids=batch["input_ids"],
+                attention_mask=batch["attention_mask"],
+                position_ids=batch["position_ids"],
+                use_cache=False,
+                logits_to_keep=1,
+            )
+    finally:
+        for handle in handles:
+            handle.remove()
+    return torch.stack([captured[slot] for slot in range(len(layers))], dim=1)
 
 
 def token_index(attention_mask: torch.Tensor, positions: list[int], *, first_prompt: int = 0) -> torch.Tensor:

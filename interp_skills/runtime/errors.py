@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from interp_skills.errors import InterpSkillsError
 
-class InterpRuntimeError(RuntimeError):
+
+class InterpRuntimeError(InterpSkillsError, RuntimeError):
     """Base class for errors raised by ``interp_skills.runtime``."""
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+from huggingface_hub import constants
 from jinja2 import TemplateError
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
@@ -83,10 +84,15 @@ def wrap_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name:
     )
 
 
+TINY_PREFIX = "tiny-"
+
+
 def canonical_spec(spec: str | None) -> str:
     """The name a spec is loaded and memoized under: an alias, an absolute path or a hub id."""
     if spec is None or spec in ALIASES:
         return DEFAULT_MODEL
+    if spec.startswith(TINY_PREFIX):
+        return spec
     path = Path(spec).expanduser()
     if path.is_dir():
         return str(path.resolve())
@@ -112,10 +118,24 @@ def load_model(spec: str | None = None, *, device: str | None = None, dtype: str
     torch_dtype = _resolve_dtype(dtype, target)
     key = (name, str(target), str(torch_dtype))
     with _load_lock:
+        if key not in _loaded and name.startswith(TINY_PREFIX):
+            _loaded[key] = _tiny(name.removeprefix(TINY_PREFIX))
         if key not in _loaded:
             model, tokenizer = _load_weights(name, torch_dtype)
             _loaded[key] = wrap_model(model.to(target), tokenizer, name)
         return _loaded[key]
+
+
+def _tiny(family: str) -> LoadedModel:
+    """A tiny random model for fast tests of plugins (``tiny-llama``, ``tiny-qwen2``, ...)."""
+    from interp_skills.runtime.tiny import TINY_FAMILIES, tiny_model
+
+    if family not in TINY_FAMILIES:
+        raise ModelNotFoundError(
+            f"no tiny model for family {family!r}; use one of "
+            + ", ".join(TINY_PREFIX + f for f in TINY_FAMILIES)
+        )
+    return tiny_model(family)
 
 
 def unload_models() -> None:
@@ -186,8 +206,6 @@ def _missing_hub_model(name: str, reason: str) -> str:
 
 def _hub_reachable(timeout: float = 3.0) -> bool:
     """Whether a TCP connection to the Hugging Face endpoint opens (honours HF_HUB_OFFLINE)."""
-    from huggingface_hub import constants
-
     if constants.HF_HUB_OFFLINE:
         return False
     url = urlparse(constants.ENDPOINT)

@@ -7,7 +7,7 @@ import json
 import os
 import re
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def save_artifact(tensor: torch.Tensor, meta: dict[str, Any], prefix: str = "vec
             "id": artifact_id,
             "shape": list(tensor.shape),
             "dtype": str(tensor.dtype).removeprefix("torch."),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "meta": meta,
         }
         _write_atomic(folder / f"{artifact_id}.safetensors", payload)

@@ -7,9 +7,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from interp_skills.runtime import LoadedModel, load_model
 from interp_skills.runtime.tiny import TINY_FAMILIES, tiny_model
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Run on one thread: these models are too small to gain from more, and on a busy
+    machine idle-spinning OpenMP threads make tiny forward passes 50x slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(params=TINY_FAMILIES)
@@ -19,20 +30,9 @@ def tiny_lm(request: pytest.FixtureRequest) -> LoadedModel:
 
 
 @pytest.fixture(scope="session")
-def shared_cache(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A cache dir kept across test runs, so the embedded model is converted only once.
-
-    An INTERP_SKILLS_CACHE already set is respected; otherwise the pytest cache holds it.
-    """
-    preset = os.environ.get("INTERP_SKILLS_CACHE")
-    if preset:
-        yield Path(preset)
-        return
-    store = request.config.cache
-    root = store.mkdir("interp-skills") if store is not None else tmp_path_factory.mktemp("interp-skills")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("INTERP_SKILLS_CACHE", str(root))
-        yield Path(root)
+def shared_cache() -> Path:
+    """The session's model cache (set for every test tree by the root conftest.py)."""
+    return Path(os.environ["INTERP_SKILLS_CACHE"])
 
 
 @pytest.fixture(scope="session")

@@ -37,15 +37,15 @@ def test_add_vector_adds_exactly_coefficient_times_vector(tiny_lm):
 
 def test_hooks_are_removed_when_the_block_raises(tiny_lm):
     baseline = next_token_logprobs(tiny_lm, PROMPTS)
-    with pytest.raises(RuntimeError, match="boom"):
-        with add_vector(tiny_lm, _vector(tiny_lm), layers=[0, 2]):
-            raise RuntimeError("boom")
-    with pytest.raises(RuntimeError, match="boom"):
-        with ablate_direction(tiny_lm, _vector(tiny_lm)):
-            raise RuntimeError("boom")
-    with pytest.raises(RuntimeError, match="boom"):
-        with add_vector(tiny_lm, _vector(tiny_lm, 2), layers=[1], front_positions=True):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), add_vector(tiny_lm, _vector(tiny_lm), layers=[0, 2]):
+        raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), ablate_direction(tiny_lm, _vector(tiny_lm)):
+        raise RuntimeError("boom")
+    with (
+        pytest.raises(RuntimeError, match="boom"),
+        add_vector(tiny_lm, _vector(tiny_lm, 2), layers=[1], front_positions=True),
+    ):
+        raise RuntimeError("boom")
     assert _hook_count(tiny_lm) == 0
     assert torch.equal(next_token_logprobs(tiny_lm, PROMPTS), baseline)
 
@@ -126,16 +126,21 @@ def test_vector_is_cast_to_the_model_dtype():
 
 def test_bad_shapes_name_the_fix():
     lm = tiny_model("llama")
-    with pytest.raises(ValueError, match=r"front_positions=True for a \[k, d_model\]"):
-        with add_vector(lm, _vector(lm, 2), layers=[0]):
-            pass
-    with pytest.raises(ValueError, match=r"needs a \[k, d_model=64\] vector"):
-        with add_vector(lm, _vector(lm), layers=[0], front_positions=True):
-            pass
-    with pytest.raises(ValueError, match="non-zero"):
-        with ablate_direction(lm, torch.zeros(lm.d_model)):
-            pass
-    with pytest.raises(ValueError, match="Unknown site"):
-        with ablate_direction(lm, _vector(lm), sites=("block_input", "resid_mid")):
-            pass
+    with (
+        pytest.raises(ValueError, match=r"front_positions=True for a \[k, d_model\]"),
+        add_vector(lm, _vector(lm, 2), layers=[0]),
+    ):
+        pass
+    with (
+        pytest.raises(ValueError, match=r"needs a \[k, d_model=64\] vector"),
+        add_vector(lm, _vector(lm), layers=[0], front_positions=True),
+    ):
+        pass
+    with pytest.raises(ValueError, match="non-zero"), ablate_direction(lm, torch.zeros(lm.d_model)):
+        pass
+    with (
+        pytest.raises(ValueError, match="Unknown site"),
+        ablate_direction(lm, _vector(lm), sites=("block_input", "resid_mid")),
+    ):
+        pass
     assert _hook_count(lm) == 0

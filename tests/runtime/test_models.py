@@ -10,6 +10,7 @@ from interp_skills.runtime import (
     ModelNotFoundError,
     active_model,
     load_model,
+    session,
     unload_models,
     use_model,
     wrap_model,
@@ -52,7 +53,8 @@ def test_local_directory_loads_once_per_device_and_dtype(saved_tiny):
     assert load_model(str(saved_tiny)) is not lm
 
 
-def test_session_holds_one_active_model_across_threads(saved_tiny):
+def test_session_holds_one_active_model_across_threads(saved_tiny, monkeypatch):
+    monkeypatch.setattr(session, "_active", None)  # restored afterwards, so other tests see no tiny model
     chosen = use_model(str(saved_tiny))
     seen = []
     threads = [threading.Thread(target=lambda: seen.append(active_model())) for _ in range(4)]

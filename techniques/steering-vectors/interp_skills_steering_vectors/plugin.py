@@ -12,9 +12,12 @@ from interp_skills.spec import Reference, Requirements, Technique, Tool, Verific
 from interp_skills_steering_vectors import __version__, tools
 
 EXAMPLE = {
-    "positive": ["I love this, it is wonderful.", "What a fantastic, happy day!"],
-    "negative": ["I hate this, it is awful.", "What a terrible, miserable day!"],
-    "prompts": ["Tell me about your weekend."],
+    "positive": ["I love this, it is wonderful.", "What a fantastic, happy day!",
+                 "Everything went perfectly and I feel great.", "We had an amazing time together."],
+    "negative": ["I hate this, it is awful.", "What a terrible, miserable day!",
+                 "Everything went wrong and I feel awful.", "We had a horrible time together."],
+    "prompts": ["Tell me about your weekend.", "What do you think of the new cafe in town?",
+                "How did the meeting go?"],
 }
 
 

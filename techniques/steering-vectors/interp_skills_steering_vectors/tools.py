@@ -31,7 +31,7 @@ def build_vector(positive: Prompts, negative: Prompts, layer: Layer = None) -> d
     Args:
         positive: prompts that show the concept to steer towards (5-30 short texts work well).
         negative: matched prompts that show the opposite.
-        layer: decoder layer to read and later steer; default 40% of the depth.
+        layer: decoder layer to read and later steer; default 30% of the depth.
     """
     from interp_skills_steering_vectors import vectors
 
@@ -115,7 +115,7 @@ def steer(positive: Prompts, negative: Prompts, prompts: Prompts, layer: Layer =
         positive: prompts that show the concept to steer towards.
         negative: matched prompts that show the opposite.
         prompts: prompts to complete with and without steering.
-        layer: decoder layer to read and steer; default 40% of the depth.
+        layer: decoder layer to read and steer; default 30% of the depth.
         coefficient: multiple of the vector added at every position; negative steers away.
         max_new_tokens: tokens to generate per prompt.
     """
