@@ -184,7 +184,7 @@ def test_render_never_overwrites_a_different_notebook(toy_env: dict[str, str], t
 
     path.write_text(path.read_text().replace("example", "my work"))
     mine = path.read_text()
-    with pytest.raises(InterpSkillsError, match=r"toy-text\.ipynb already exists.*--out"):
+    with pytest.raises(InterpSkillsError, match=r"toy-text\.ipynb already exist.*--out"):
         render([technique], tmp_path)
     assert path.read_text() == mine
 
@@ -217,7 +217,7 @@ def varied(
 
 def test_placeholders_satisfy_the_schema() -> None:
     tool = Tool.from_function(varied)
-    arguments = example_arguments(tool)
+    arguments = example_arguments(tool, with_defaults=True)
 
     tool.validate_arguments(arguments)  # raises ToolInputError naming any bad placeholder
     assert arguments["seed"] == 7

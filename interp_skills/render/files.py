@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shlex
 import tempfile
@@ -63,14 +64,76 @@ def write_new_files(out_dir: Path, files: dict[str, str]) -> list[str]:
     return [str(out_dir / rel) for rel in files]
 
 
-def example_arguments(tool: Tool) -> dict[str, Any]:
-    """The tool's declared example, else placeholders of the right JSON type for required parameters."""
-    if tool.example:
-        return dict(tool.example)
+def example_arguments(tool: Tool, *, with_defaults: bool = False) -> dict[str, Any]:
+    """Arguments for a first call: the tool's declared example, else placeholders that pass its schema.
+
+    ``with_defaults`` also lists the optional parameters with their defaults.
+    """
     schema = tool.input_schema
-    placeholders = {"string": "...", "integer": 0, "number": 0.0, "boolean": False, "array": ["..."]}
-    return {name: placeholders.get(schema["properties"][name].get("type"), "...")
-            for name in schema.get("required", [])}
+    defs = schema.get("$defs", {})
+    arguments: dict[str, Any] = {}
+    for name, prop in schema.get("properties", {}).items():
+        if name in tool.example:
+            arguments[name] = tool.example[name]
+        elif "default" not in prop:
+            arguments[name] = placeholder(prop, defs)
+        elif with_defaults:
+            arguments[name] = prop["default"]
+    return arguments
+
+
+def placeholder(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    """A small value of the schema's type that meets its bounds (enum, length, minimum)."""
+    if "$ref" in schema:
+        return placeholder(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            branches = [b for b in schema[key] if b.get("type") != "null"] or schema[key]
+            return placeholder(branches[0], defs)
+    kind = schema.get("type", "string")
+    if kind == "string":
+        text = "example".ljust(schema.get("minLength", 0), "x")
+        return text[: schema.get("maxLength", len(text))]
+    if kind in ("integer", "number"):
+        return _number(schema, integer=kind == "integer")
+    if kind == "boolean":
+        return False
+    if kind == "null":
+        return None
+    if kind == "array":
+        if "prefixItems" in schema:  # tuples
+            return [placeholder(item, defs) for item in schema["prefixItems"]]
+        return [placeholder(schema.get("items", {}), defs)] * max(1, schema.get("minItems", 1))
+    if kind == "object":
+        properties = schema.get("properties", {})
+        return {name: placeholder(properties[name], defs) for name in schema.get("required", [])}
+    raise InterpSkillsError(f"no placeholder for JSON schema type {kind!r}; give the parameter a default")
+
+
+def _number(schema: dict[str, Any], integer: bool) -> int | float:
+    """Zero if allowed, else a value inside the bounds."""
+    if integer:
+        value = 0
+        if "minimum" in schema:
+            value = max(value, math.ceil(schema["minimum"]))
+        if "exclusiveMinimum" in schema:
+            value = max(value, math.floor(schema["exclusiveMinimum"]) + 1)
+        if "maximum" in schema:
+            value = min(value, math.floor(schema["maximum"]))
+        if "exclusiveMaximum" in schema:
+            value = min(value, math.ceil(schema["exclusiveMaximum"]) - 1)
+        return value
+    low = max(schema.get("minimum", -math.inf), schema.get("exclusiveMinimum", -math.inf))
+    high = min(schema.get("maximum", math.inf), schema.get("exclusiveMaximum", math.inf))
+    if low <= 0 <= high and 0 not in (schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")):
+        return 0.0
+    if math.isfinite(low) and math.isfinite(high):
+        return (low + high) / 2
+    return low + 1.0 if math.isfinite(low) else high - 1.0
 
 
 def example_command(script: str, tool: Tool) -> str:

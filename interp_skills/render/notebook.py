@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import shlex
 import sys
 import textwrap
@@ -22,7 +21,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from interp_skills.errors import InterpSkillsError
-from interp_skills.runtime.errors import InterpRuntimeError
+from interp_skills.render.files import example_arguments, write_new_files
 from interp_skills.spec import RenderResult, Technique, Tool
 
 USAGE = """\
@@ -67,7 +66,7 @@ class InterpMagic:
                     self.use_model(spec)
                 case _:
                     raise UsageError(f"cannot read `%interp {line.strip()}`.\n{USAGE}")
-        except (InterpSkillsError, InterpRuntimeError) as exc:  # messages written for the user
+        except InterpSkillsError as exc:  # messages written for the user
             raise UsageError(str(exc)) from None
 
     def list_techniques(self) -> None:
@@ -193,18 +192,8 @@ KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "langua
 
 def render(techniques: list[Technique], out_dir: Path) -> RenderResult:
     """Write ``out_dir/<name>.ipynb`` per technique; never overwrite a different existing file."""
-    out_dir = Path(out_dir)
-    texts = {out_dir / f"{t.name}.ipynb": nbformat.writes(starter_notebook(t)) for t in techniques}
-    for path, text in texts.items():
-        if path.exists() and path.read_text(encoding="utf-8") != text:
-            raise InterpSkillsError(
-                f"{path} already exists and differs from the starter notebook; it may hold your "
-                "work, so it was left alone. Render into another folder with --out DIR, or move it away."
-            )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for path, text in texts.items():
-        path.write_text(text, encoding="utf-8")
-    files = [str(path) for path in texts]
+    texts = {f"{t.name}.ipynb": nbformat.writes(starter_notebook(t)) for t in techniques}
+    files = write_new_files(Path(out_dir), texts)
     return RenderResult(files=files, message=f"open with: jupyter lab {' '.join(files)}")
 
 
@@ -234,72 +223,10 @@ def _tool_markdown(tool: Tool) -> str:
 
 def example_call(tool: Tool, width: int = 88) -> str:
     """Python source calling the tool with valid placeholder arguments and explicit defaults."""
-    args = [f"{name}={value!r}" for name, value in example_arguments(tool).items()]
+    args = [f"{name}={value!r}" for name, value in example_arguments(tool, with_defaults=True).items()]
     one_line = f"{tool.name}({', '.join(args)})"
     if len(one_line) <= width:
         return one_line
     return f"{tool.name}(\n" + "".join(f"    {arg},\n" for arg in args) + ")"
 
 
-def example_arguments(tool: Tool) -> dict[str, Any]:
-    """Placeholders for required parameters, defaults for the others, in signature order."""
-    schema = tool.input_schema
-    defs = schema.get("$defs", {})
-    return {
-        name: prop["default"] if "default" in prop else placeholder(prop, defs)
-        for name, prop in schema.get("properties", {}).items()
-    }
-
-
-def placeholder(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
-    """A small value of the schema's type that meets its bounds (enum, length, minimum)."""
-    if "$ref" in schema:
-        return placeholder(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
-    if "const" in schema:
-        return schema["const"]
-    if "enum" in schema:
-        return schema["enum"][0]
-    for key in ("anyOf", "oneOf", "allOf"):
-        if key in schema:
-            branches = [b for b in schema[key] if b.get("type") != "null"] or schema[key]
-            return placeholder(branches[0], defs)
-    kind = schema.get("type", "string")
-    if kind == "string":
-        text = "example".ljust(schema.get("minLength", 0), "x")
-        return text[: schema.get("maxLength", len(text))]
-    if kind in ("integer", "number"):
-        return _number(schema, integer=kind == "integer")
-    if kind == "boolean":
-        return False
-    if kind == "null":
-        return None
-    if kind == "array":
-        if "prefixItems" in schema:  # tuples
-            return [placeholder(item, defs) for item in schema["prefixItems"]]
-        return [placeholder(schema.get("items", {}), defs)] * max(1, schema.get("minItems", 1))
-    if kind == "object":
-        properties = schema.get("properties", {})
-        return {name: placeholder(properties[name], defs) for name in schema.get("required", [])}
-    raise InterpSkillsError(f"no placeholder for JSON schema type {kind!r}; give the parameter a default")
-
-
-def _number(schema: dict[str, Any], integer: bool) -> int | float:
-    """Zero if allowed, else a value inside the bounds."""
-    if integer:
-        value = 0
-        if "minimum" in schema:
-            value = max(value, math.ceil(schema["minimum"]))
-        if "exclusiveMinimum" in schema:
-            value = max(value, math.floor(schema["exclusiveMinimum"]) + 1)
-        if "maximum" in schema:
-            value = min(value, math.floor(schema["maximum"]))
-        if "exclusiveMaximum" in schema:
-            value = min(value, math.ceil(schema["exclusiveMaximum"]) - 1)
-        return value
-    low = max(schema.get("minimum", -math.inf), schema.get("exclusiveMinimum", -math.inf))
-    high = min(schema.get("maximum", math.inf), schema.get("exclusiveMaximum", math.inf))
-    if low <= 0 <= high and 0 not in (schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")):
-        return 0.0
-    if math.isfinite(low) and math.isfinite(high):
-        return (low + high) / 2
-    return low + 1.0 if math.isfinite(low) else high - 1.0

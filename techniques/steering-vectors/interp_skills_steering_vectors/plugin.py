@@ -52,7 +52,11 @@ def technique() -> Technique:
                 model="smollm2-135m-instruct",
                 technique_version=__version__,
                 date=dt.date(2026, 11, 27),
-                result="see techniques/steering-vectors/tests/test_steering.py",
+                result=(
+                    "sentiment vector, 8 pairs, layer 9, 8 neutral prompts, 32 tokens: net positive "
+                    "words per answer 0.00 / 0.88 / 2.00 at coefficient -2 / 0 / +2 "
+                    "(tests/test_steering.py)"
+                ),
             )
         ],
         tags=["steering", "representation-engineering", "caa"],
