@@ -158,10 +158,10 @@ def test_building_a_server_needs_techniques_and_a_known_backend(toy: Technique) 
 
 @pytest.mark.anyio
 async def test_serve_over_stdio_in_a_subprocess() -> None:
-    # Launched as the CLI will launch it (`interp-skills mcp serve --technique toy-text`), minus the CLI.
-    code = "from interp_skills.render.mcp import serve, Limits; serve(['toy-text'], model=None, backend='local', limits=Limits())"
+    # Launched exactly as .mcp.json launches it.
     params = StdioServerParameters(
-        command=sys.executable, args=["-c", code],
+        command=str(Path(sys.executable).parent / "interp-skills"),
+        args=["mcp", "serve", "--technique", "toy-text"],
         env={**os.environ, "INTERP_SKILLS_PLUGINS_DIR": str(PLUGINS_DIR)},
     )
     async with Client(params) as client:

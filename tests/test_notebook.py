@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Any, Iterator, Literal
 
@@ -15,21 +14,12 @@ from nbclient import NotebookClient
 from pydantic import BaseModel, Field
 
 from interp_skills.errors import InterpSkillsError, ToolInputError
-from interp_skills.plugins import get_registry, reset_registry
-from interp_skills.render.notebook import example_arguments, example_call, render
+from interp_skills.plugins import get_registry
+from interp_skills.render.files import example_arguments
+from interp_skills.render.notebook import example_call, render
 from interp_skills.spec import Tool
 
-PLUGINS_DIR = Path(__file__).parent / "plugins"
 TOOL_NAMES = ("count_words", "shout")
-
-
-@pytest.fixture
-def toy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
-    """The toy-text technique installed, for this process and for kernels it starts."""
-    monkeypatch.setenv("INTERP_SKILLS_PLUGINS_DIR", str(PLUGINS_DIR))
-    reset_registry()
-    yield dict(os.environ)
-    reset_registry()
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def register_techniques(register):
 BROKEN = {
     "raises-on-import": "raise ImportError('needs a missing package')",
     "malformed": GOOD.replace('register(make("{name}"))',
-                              'register(Technique(name="short", version="1", summary="too short", guide="", tools=[]))'),
+                              'register(Technique(name="short", version="1", summary="short", guide="", tools=[]))'),
     "bad-name": GOOD.replace('register(make("{name}"))', 'register(make("Bad_Name"))'),
     "zz-collides": GOOD.replace("{name}", "good-echo"),
     "wrong-type": GOOD.replace('register(make("{name}"))', 'register("steering")'),

@@ -15,6 +15,7 @@ import logging
 import shlex
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,7 @@ def check_limits(arguments: dict[str, Any], limits: Limits) -> None:
 
 
 def served_tools(techniques: list[Technique]) -> list[tuple[str, Technique, Tool]]:
-    """(MCP name, technique, tool) for every tool: its own name, or ``<technique>_<tool>`` if two techniques share it."""
+    """(MCP name, technique, tool) per tool: its own name, or ``<technique>_<tool>`` when two share it."""
     counts: dict[str, int] = {}
     for technique in techniques:
         for tool in technique.tools:
@@ -134,7 +135,10 @@ class _ToolRunner:
         if not self._model_loaded:
             from interp_skills.runtime.session import use_model  # imports torch: only when a tool runs
 
-            use_model(self.model)
+            started = time.perf_counter()
+            lm = use_model(self.model)
+            logger.info("loaded model %s (%d layers) in %.1f s; it stays loaded for this server",
+                        lm.name, lm.n_layers, time.perf_counter() - started)
             self._model_loaded = True
         return None
 
@@ -224,6 +228,7 @@ def build_server(
 
 def serve(technique_names: list[str], *, model: str | None, backend: str, limits: Limits) -> None:
     """Serve the named techniques (all installed ones if none are named) over stdio until the client leaves."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="interp-skills mcp: %(message)s")
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the protocol
         registry = get_registry()
         for problem in registry.problems:

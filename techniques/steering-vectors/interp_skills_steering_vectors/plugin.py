@@ -8,7 +8,6 @@ from typing import Any
 
 from interp_skills import hookimpl
 from interp_skills.spec import Reference, Requirements, Technique, Tool, Verification
-
 from interp_skills_steering_vectors import __version__, tools
 
 EXAMPLE = {

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from interp_skills_steering_vectors import tools
 
 from interp_skills.errors import InterpSkillsError, ToolInputError
 from interp_skills.runtime import generate
 from interp_skills.runtime.session import use_model
-from interp_skills_steering_vectors import tools
 
 POSITIVE = [
     "I love this, it is wonderful.", "What a fantastic, happy day!", "Everything went perfectly and I feel great.",
