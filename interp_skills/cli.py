@@ -24,6 +24,9 @@ app = typer.Typer(
 mcp_app = typer.Typer(help="Serve techniques as MCP tools, or register the server with a project.",
                       no_args_is_help=True)
 app.add_typer(mcp_app, name="mcp")
+registry_app = typer.Typer(help="The plugin catalogue's generated files (directory page, marketplace).",
+                           no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
 out = Console()
 err = Console(stderr=True)
 
@@ -202,6 +205,48 @@ def new(
     except (InterpSkillsError, ValueError) as exc:
         fail(str(exc))
     out.print(f"created {folder}\nnext: pip install -e {folder} && interp-skills show {name}", highlight=False)
+
+
+@app.command("search")
+def search_(term: Annotated[str, typer.Argument(help="word to look for in names, summaries and tags")]) -> None:
+    """Search the catalogue of known plugins (installed or not)."""
+    from interp_skills.catalogue import search
+
+    installed = set(get_registry().techniques) | set(get_registry().papers)
+    found = search(term)
+    if not found:
+        fail(f"nothing in the catalogue matches {term!r}")
+    table = Table("name", "kind", "package", "status", "installed", "summary")
+    for e in found:
+        table.add_row(e.name, e.kind, e.package, e.status, "yes" if e.name in installed else "no", e.summary)
+    out.print(table)
+
+
+@app.command()
+def install(name: Annotated[str, typer.Argument(help="catalogue name or package")]) -> None:
+    """pip-install a catalogued plugin into this environment."""
+    from interp_skills.catalogue import install as pip_install
+
+    try:
+        entry, command = pip_install(name)
+    except InterpSkillsError as exc:
+        fail(str(exc))
+    out.print(f"installed {entry.package} ({' '.join(command)}); try `interp-skills show {entry.name}`",
+              highlight=False)
+
+
+@registry_app.command("build")
+def registry_build(
+    root: Annotated[Path, typer.Option(help="repository root to write into")] = Path("."),
+) -> None:
+    """Regenerate registry/README.md, registry/plugins/ and .claude-plugin/marketplace.json."""
+    from interp_skills.catalogue.build import build
+
+    try:
+        written = build(root, get_registry())
+    except InterpSkillsError as exc:
+        fail(str(exc))
+    out.print(f"wrote {len(written)} files under {root}", highlight=False)
 
 
 @app.command()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -107,3 +110,21 @@ def test_unknown_name_error_lists_what_is_installed(site: Path) -> None:
     registry = build_registry()
     with pytest.raises(KeyError, match="good-echo"):
         registry.technique("nope")
+
+
+def test_a_plugin_can_add_a_cli_command(tmp_path: Path) -> None:
+    (tmp_path / "greeter.py").write_text(textwrap.dedent('''
+        from interp_skills import hookimpl
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            def greet(name: str) -> None:
+                """Say hello."""
+                print(f"hello {name}")
+    '''))
+    env = {**os.environ, "INTERP_SKILLS_PLUGINS_DIR": str(tmp_path)}
+    run = subprocess.run([sys.executable, "-m", "interp_skills", "greet", "world"], capture_output=True, text=True,
+                         env=env)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "hello world"

@@ -1,0 +1,90 @@
+"""The catalogue of known plugins (catalogue.toml): search, install, and the generated registry files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from interp_skills.errors import InterpSkillsError, UnknownNameError
+from interp_skills.spec import SkillName
+
+
+class CatalogueEntry(BaseModel):
+    """One known plugin: what it is, how to install it, whether it was verified."""
+
+    name: SkillName
+    kind: Literal["technique", "paper"]
+    package: str = Field(description="the PyPI distribution name")
+    source: str | None = Field(None, description="path in the interp-skills repository, for built-ins")
+    summary: str
+    tags: list[str] = Field(default_factory=list)
+    status: Literal["verified", "unverified", "broken"] = "unverified"
+    verified_on: str | None = None
+    verified_date: dt.date | None = None
+    homepage: str | None = None
+
+
+def load_catalogue(text: str | None = None) -> list[CatalogueEntry]:
+    """Entries of the shipped catalogue (or of ``text``), validated."""
+    raw = text if text is not None else files("interp_skills.catalogue").joinpath("catalogue.toml").read_text()
+    return [CatalogueEntry.model_validate(item) for item in tomllib.loads(raw).get("plugin", [])]
+
+
+def search(term: str, entries: list[CatalogueEntry] | None = None) -> list[CatalogueEntry]:
+    """Entries whose name, package, summary or tags contain ``term`` (case-insensitive)."""
+    needle = term.lower()
+    return [e for e in (entries if entries is not None else load_catalogue())
+            if needle in " ".join([e.name, e.package, e.summary, *e.tags]).lower()]
+
+
+def find(name: str, entries: list[CatalogueEntry] | None = None) -> CatalogueEntry:
+    entries = entries if entries is not None else load_catalogue()
+    for entry in entries:
+        if name in (entry.name, entry.package):
+            return entry
+    raise UnknownNameError(
+        f"{name!r} is not in the catalogue (known: {', '.join(e.name for e in entries)}). "
+        "Try `interp-skills search TERM`, or `pip install` a package directly."
+    )
+
+
+def repository_root() -> Path | None:
+    """The interp-skills checkout this package runs from, if it is an editable install of one."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "techniques").is_dir() and (root / "pyproject.toml").is_file() else None
+
+
+def install_spec(entry: CatalogueEntry, root: Path | None = None) -> str:
+    """What to give pip: the local source folder of a built-in in a checkout, else the package name."""
+    root = root if root is not None else repository_root()
+    if entry.source and root is not None and (root / entry.source / "pyproject.toml").is_file():
+        return str(root / entry.source)
+    return entry.package
+
+
+def pip_command(spec: str) -> list[str]:
+    """pip for the running interpreter; ``uv pip`` where the environment has no pip (uv-made venvs)."""
+    if shutil.which("uv") and subprocess.run([sys.executable, "-m", "pip", "--version"],
+                                             capture_output=True).returncode != 0:
+        return ["uv", "pip", "install", "--python", sys.executable, spec]
+    return [sys.executable, "-m", "pip", "install", spec]
+
+
+def install(name: str) -> tuple[CatalogueEntry, list[str]]:
+    """pip-install a catalogued plugin into this environment; returns the entry and the command run."""
+    entry = find(name)
+    command = pip_command(install_spec(entry))
+    result = subprocess.run(command, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
+    if result.returncode != 0:
+        raise InterpSkillsError(f"installing {entry.package} failed (pip exit code {result.returncode}); "
+                                f"the command was: {' '.join(command)}")
+    return entry, command

@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Generate at several coefficients to find the smallest one that steers while staying fluent.
+
+Runs the `sweep_coefficients` tool of the installed `steering-vectors` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; install it: pip install interp-skills-steering-vectors")
+
+sys.exit(run_tool_cli("steering-vectors", "sweep_coefficients", prog="scripts/sweep_coefficients.py"))
