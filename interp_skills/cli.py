@@ -24,6 +24,8 @@ app = typer.Typer(
 mcp_app = typer.Typer(help="Serve techniques as MCP tools, or register the server with a project.",
                       no_args_is_help=True)
 app.add_typer(mcp_app, name="mcp")
+modal_app = typer.Typer(help="Run techniques on Modal GPUs: plan the cost, deploy the worker.", no_args_is_help=True)
+app.add_typer(modal_app, name="modal")
 registry_app = typer.Typer(help="The plugin catalogue's generated files (directory page, marketplace).",
                            no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
@@ -161,11 +163,22 @@ def mcp_serve(
     max_new_tokens: Annotated[int, typer.Option(help="largest max_new_tokens a call may ask for")] = 256,
     max_prompts: Annotated[int, typer.Option(help="most prompts in one call")] = 64,
     max_prompt_chars: Annotated[int, typer.Option(help="longest prompt, in characters")] = 4000,
+    gpu: Annotated[Optional[str], typer.Option(help="with --backend modal: GPU type, e.g. A10, H100!")] = None,
+    dry_run: Annotated[bool, typer.Option(help="with --backend modal: print the plan and cost, start nothing")] = False,
 ) -> None:
     """Run an MCP server over stdio whose tools are the techniques' tools (the model loads once)."""
     from interp_skills.render.mcp import Limits, serve
 
+    if dry_run and backend != "modal":
+        fail("--dry-run plans a remote run; use it with --backend modal")
     try:
+        if backend == "modal":
+            from interp_skills.backends import modal as modal_backend
+
+            if dry_run:
+                print(modal_backend.dry_run(technique or None, model=model, gpu=gpu))
+                return
+            modal_backend.configure(gpu=gpu)
         serve(technique or [], model=model, backend=backend,
               limits=Limits(max_new_tokens=max_new_tokens, max_prompts=max_prompts,
                             max_prompt_chars=max_prompt_chars))
@@ -233,6 +246,38 @@ def install(name: Annotated[str, typer.Argument(help="catalogue name or package"
         fail(str(exc))
     out.print(f"installed {entry.package} ({' '.join(command)}); try `interp-skills show {entry.name}`",
               highlight=False)
+
+
+@modal_app.command("plan")
+def modal_plan(
+    technique: Annotated[Optional[list[str]], typer.Option(help="technique (repeat; default all)")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Hugging Face id to run")] = None,
+    gpu: Annotated[Optional[str], typer.Option(help="GPU type, e.g. A10, L40S, H100!")] = None,
+    hours: Annotated[float, typer.Option(help="hours of container time to price")] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Print the image recipe, GPU, downloads and estimated cost of running on Modal (no token needed)."""
+    from interp_skills.backends.modal import dry_run
+
+    try:
+        print(dry_run(technique or None, model, gpu, hours, as_json=as_json))
+    except InterpSkillsError as exc:
+        fail(str(exc))
+
+
+@modal_app.command("deploy")
+def modal_deploy(
+    technique: Annotated[Optional[list[str]], typer.Option(help="technique (repeat; default all)")] = None,
+    gpu: Annotated[Optional[str], typer.Option(help="GPU type, e.g. A10, L40S, H100!")] = None,
+) -> None:
+    """Deploy the worker App so later calls skip the start-up (needs a Modal token)."""
+    from interp_skills.backends.modal import deploy_app
+
+    try:
+        name = deploy_app(technique or None, gpu)
+    except InterpSkillsError as exc:
+        fail(str(exc))
+    print(f"export INTERP_SKILLS_MODAL_DEPLOYMENT={name}")
 
 
 @registry_app.command("build")

@@ -1,9 +1,10 @@
-"""Registers the built-in ``local`` backend: runs a tool in this process."""
+"""Registers the built-in backends: ``local`` runs a tool in this process, ``modal`` on a Modal GPU."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from interp_skills.backends import modal as modal_backend
 from interp_skills.hookspecs import hookimpl
 from interp_skills.spec import Backend, Technique
 
@@ -22,3 +23,4 @@ def call_local(technique: Technique, tool_name: str, arguments: dict[str, Any], 
 @hookimpl
 def register_backends(register: Any) -> None:
     register(Backend(name="local", summary="Run in this process, on CPU or a local GPU.", call=call_local))
+    register(modal_backend.backend())

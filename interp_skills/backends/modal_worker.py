@@ -1,0 +1,149 @@
+"""What runs inside the Modal container, as plain functions; ``modal_app.Worker`` only wraps them.
+
+Every call returns an envelope, ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {...}}``,
+so a tool's own error (bad argument, unknown name, GPU out of memory) reaches the client as the
+same error class and is not retried by Modal, whose retries are kept for container failures.
+``unwrap`` turns an envelope back into a result or an error on the client.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pydantic_core
+
+from interp_skills.backends.modal_env import (
+    HF_TOKEN_KEY,
+    PLUGIN_MODULES_ENV,
+    RemoteOutOfMemoryError,
+    bigger_gpus,
+)
+from interp_skills.errors import InterpSkillsError, ToolInputError, UnknownNameError
+from interp_skills.plugins import Registry, build_registry, get_registry
+from interp_skills.runtime.errors import ModelNotFoundError
+
+
+class RemoteToolError(InterpSkillsError):
+    """A tool failed inside the Modal container with an unexpected exception."""
+
+
+_ERRORS: dict[str, type[InterpSkillsError]] = {
+    "input": ToolInputError,
+    "name": UnknownNameError,
+    "model": ModelNotFoundError,
+    "oom": RemoteOutOfMemoryError,
+    "other": InterpSkillsError,
+}
+
+
+@functools.cache
+def _registry_from_modules(modules: str) -> Registry:
+    return build_registry(extra_plugins=tuple(importlib.import_module(m) for m in modules.split(",") if m))
+
+
+def worker_registry() -> Registry:
+    """The container's registry: the plugin modules the image names (shipped as source, so they have
+    no entry points), plus built-ins; outside a container, the process registry."""
+    modules = os.environ.get(PLUGIN_MODULES_ENV)
+    return get_registry() if modules is None else _registry_from_modules(modules)
+
+
+def load(model: str | None) -> dict[str, Any]:
+    """Load ``model`` and make it the active model; returns what was loaded, or an error envelope."""
+    from interp_skills.runtime.session import use_model
+
+    started = time.perf_counter()
+    try:
+        lm = use_model(model)
+    except Exception as exc:
+        return error_envelope(exc, "loading the model", model)
+    return {"ok": True, "result": {"model": lm.name, "layers": lm.n_layers, "device": str(lm.device),
+                                   "seconds": round(time.perf_counter() - started, 1)}}
+
+
+def run_tool(technique: str, tool: str, arguments: dict[str, Any], model: str | None) -> dict[str, Any]:
+    """Run one tool on ``model`` (None: the embedded default), as the local backend does; an envelope."""
+    from interp_skills.runtime.session import use_model
+
+    try:
+        found = worker_registry().technique(technique).tool(tool)
+        validated = found.validate_arguments(arguments)
+        use_model(model)  # memoized: the model loaded by the container's enter hook
+        return {"ok": True, "result": pydantic_core.to_jsonable_python(found.func(**validated))}
+    except Exception as exc:
+        return error_envelope(exc, f"{technique}.{tool}", model)
+
+
+def run_pipeline(target: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Call ``target`` (``"package.module:function"``) as ``function(run_dir=..., **kwargs)`` in a fresh
+    folder; the envelope carries its result and every file it wrote (``files``: relative path -> bytes)."""
+    module_name, _, function_name = target.partition(":")
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+        with tempfile.TemporaryDirectory(prefix="interp-skills-run-") as folder:
+            run_dir = Path(folder)
+            result = function(run_dir=run_dir, **kwargs)
+            files = {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+        return {"ok": True, "result": pydantic_core.to_jsonable_python(result), "files": files}
+    except Exception as exc:
+        return error_envelope(exc, target, None)
+
+
+def error_envelope(exc: Exception, where: str, model: str | None) -> dict[str, Any]:
+    """An error as data: kind (input, name, model, oom, crash), type and a message that says the fix."""
+    if type(exc).__name__ == "OutOfMemoryError":  # torch.OutOfMemoryError, without importing torch here
+        kind, message = "oom", describe_gpu_oom(where, model)
+    elif isinstance(exc, ModelNotFoundError):
+        kind, message = "model", explain_model_error(str(exc), model)
+    elif isinstance(exc, InterpSkillsError):
+        kind = "input" if isinstance(exc, ToolInputError) else "name" if isinstance(exc, UnknownNameError) else "other"
+        message = str(exc)
+    else:
+        kind, message = "crash", f"{type(exc).__name__}: {exc}"
+    return {"ok": False, "error": {"kind": kind, "type": type(exc).__name__, "message": message}}
+
+
+def describe_gpu_oom(where: str, model: str | None) -> str:
+    """The out-of-memory message: this GPU, and the next bigger ones to ask for."""
+    import torch
+
+    gpu, total_gb = "this GPU", 0.0
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        gpu = torch.cuda.get_device_name(0)
+        total_gb = torch.cuda.get_device_properties(0).total_memory / 1e9
+    bigger = ", ".join(g.name for g in bigger_gpus(total_gb)) or "a multi-GPU type such as H100:2"
+    return (
+        f"GPU out of memory in {where} on model {model or 'default'} ({gpu}, {total_gb:.0f} GB). Fix: pass fewer "
+        f"prompts or a smaller max_new_tokens in one call (a smaller batch), or run on a bigger GPU: --gpu {bigger} "
+        "(or INTERP_SKILLS_MODAL_GPU); `--dry-run` lists sizes and prices."
+    )
+
+
+def explain_model_error(message: str, model: str | None) -> str:
+    """Add the Hugging Face token fix when a download failed for lack of access."""
+    lowered = message.lower()
+    if not any(word in lowered for word in ("gated", "401", "403", "unauthorized", "restricted")):
+        return message
+    if not os.environ.get(HF_TOKEN_KEY):
+        fix = (f"the container has no {HF_TOKEN_KEY}: create the Modal Secret (`modal secret create huggingface "
+               f"{HF_TOKEN_KEY}=hf_...`, or the name in INTERP_SKILLS_MODAL_HF_SECRET) with a token that can read it")
+    else:
+        fix = f"the token in the Modal Secret cannot read it: accept the license at https://huggingface.co/{model}"
+    return f"model {model} is gated or private on Hugging Face; {fix}. ({message})"
+
+
+def unwrap(envelope: dict[str, Any]) -> Any:
+    """The result of an envelope, or its error raised as the matching InterpSkillsError class."""
+    if envelope.get("ok"):
+        return envelope.get("result")
+    error = envelope["error"]
+    if error["kind"] in _ERRORS:
+        raise _ERRORS[error["kind"]](error["message"])
+    raise RemoteToolError(f"{error['message']} (raised in the Modal container)")

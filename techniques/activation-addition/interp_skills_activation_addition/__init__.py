@@ -1,0 +1,3 @@
+"""Activation Addition (ActAdd) for interp-skills. Tools live in ``tools``; the hook in ``plugin``."""
+
+__version__ = "0.1.0"
