@@ -13,5 +13,6 @@ import pytest
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not os.environ.get("INTERP_SKILLS_CACHE") and config.cache is not None:
-        os.environ["INTERP_SKILLS_CACHE"] = str(config.cache.mkdir("interp-skills"))
+    cache = getattr(config, "cache", None)  # absent under -p no:cacheprovider
+    if not os.environ.get("INTERP_SKILLS_CACHE") and cache is not None:
+        os.environ["INTERP_SKILLS_CACHE"] = str(cache.mkdir("interp-skills"))

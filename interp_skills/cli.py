@@ -295,6 +295,27 @@ def registry_build(
 
 
 @app.command()
+def rate(
+    run_dir: Annotated[Path, typer.Argument(help="a run folder (config.json, metrics.json, report.md, ...)")],
+    judge: Annotated[Optional[str], typer.Option(help="Anthropic model for the LLM judge (needs ANTHROPIC_API_KEY)")
+                     ] = None,
+    claims: Annotated[Optional[Path], typer.Option(help="claims file; default: the run's claims.toml/.json")] = None,
+    rubric: Annotated[Optional[str], typer.Option(help="built-in rubric name or .toml path")] = None,
+    samples: Annotated[int, typer.Option(min=1, help="judge samples combined per dimension")] = 3,
+) -> None:
+    """Re-rate an existing run against its claims, optionally with the LLM judge; writes verdict.json."""
+    from interp_skills.rating import rerate
+
+    try:
+        verdict = rerate(run_dir, judge, claims_file=claims, rubric=rubric, samples=samples)
+    except InterpSkillsError as exc:
+        fail(str(exc))
+    out.print(verdict.summary, highlight=False)
+    out.print(f"wrote {run_dir / 'verdict.json'}", highlight=False)
+    raise typer.Exit(1 if verdict.outcome == "fail" else 0)
+
+
+@app.command()
 def doctor() -> None:
     """Check every installed plugin and that each technique renders in every format."""
     from interp_skills.doctor import run_checks

@@ -15,6 +15,7 @@ from interp_skills.runtime import LoadedModel, add_vector, generate
 
 SITE = "block_input"  # the residual stream entering the block: TransformerLens' hook_resid_pre
 MASSIVE = 2.0  # a row this many times the typical residual norm comes from a massive-activation token
+REFERENCE = "The train left the station at noon, and the passengers settled into their seats."
 _USER = "\u2063USER\u2063"  # a marker that no template or tokenizer merges with its neighbours
 
 
@@ -28,7 +29,7 @@ class Steering:
     offset: int  # tokens before the user's text (chat template opening, or BOS) that get no addition
     positive_tokens: list[str]
     negative_tokens: list[str]
-    residual_norm: float  # median residual norm over the pair's tokens at this layer
+    residual_norm: float  # median residual norm at this layer over an ordinary sentence (REFERENCE)
 
     @property
     def length(self) -> int:
@@ -97,13 +98,12 @@ def build(lm: LoadedModel, positive: str, negative: str, layer: int, chat: bool,
         pad_id = _pad_id(lm, pad)
         pos, neg = (ids + [pad_id] * (length - len(ids)) for ids in (pos, neg))
     ids = torch.tensor([front + pos, front + neg])
-    with torch.inference_mode():
-        hidden = lm.model(input_ids=ids.to(lm.device), output_hidden_states=True, use_cache=False).hidden_states
-    acts = hidden[layer][:, len(front) :].float().cpu()  # [2, length, d_model]
+    acts = _residual(lm, ids, layer)[:, len(front) :]  # [2, length, d_model]
     rows = torch.cat([torch.zeros(len(front), lm.d_model), acts[0] - acts[1]])
     positive_tokens, negative_tokens = (lm.tokenizer.convert_ids_to_tokens(row[len(front) :]) for row in ids.tolist())
+    reference = _residual(lm, torch.tensor([front + _text_ids(lm, REFERENCE, "reference")]), layer)[0, 1:]
     return Steering(rows, layer, chat, len(front), positive_tokens, negative_tokens,
-                    float(acts.norm(dim=-1).median()))
+                    float(reference.norm(dim=-1).median()))
 
 
 def generate_steered(lm: LoadedModel, steering: Steering, prompts: list[str], coefficients: list[float],
@@ -139,6 +139,13 @@ def short_prompts(lm: LoadedModel, steering: Steering, prompts: list[str]) -> li
                 f"the last rows fall on {where}; use a shorter pair or longer prompts"
             )
     return warnings
+
+
+def _residual(lm: LoadedModel, ids: torch.Tensor, layer: int) -> torch.Tensor:
+    """The residual stream entering ``layer`` for unpadded ``ids``, float32 on the CPU."""
+    with torch.inference_mode():
+        hidden = lm.model(input_ids=ids.to(lm.device), output_hidden_states=True, use_cache=False).hidden_states
+    return hidden[layer].float().cpu()
 
 
 def _text_ids(lm: LoadedModel, text: str, which: str) -> list[int]:

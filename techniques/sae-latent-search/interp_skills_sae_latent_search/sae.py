@@ -106,7 +106,8 @@ def save_sae(sae: SparseAutoencoder, meta: dict[str, Any], extras: dict[str, tor
     """
     tensors = {**sae.state_dict(), **(extras or {})}
     flat = torch.cat([t.detach().float().flatten() for t in tensors.values()])
-    record = {**meta, "kind": KIND, "config": asdict(sae.cfg), "tensors": {k: list(t.shape) for k, t in tensors.items()}}
+    shapes = {name: list(t.shape) for name, t in tensors.items()}
+    record = {**meta, "kind": KIND, "config": asdict(sae.cfg), "tensors": shapes}
     return save_artifact(flat, record, prefix=KIND)
 
 

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from interp_skills.runtime.metrics import distinct_word_ratio
+
 Prompts = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=64)]
 Coefficient = Annotated[float, Field(ge=-100, le=100)]
 Layer = Annotated[int | None, Field(ge=0)]
@@ -99,7 +101,7 @@ def sweep_coefficients(vector_id: str, prompts: Prompts,
         table.append({
             "coefficient": coefficient,
             "mean_score": round(sum(scores) / len(scores), 3),
-            "distinct_word_ratio": _distinct_ratio(texts),
+            "distinct_word_ratio": distinct_word_ratio(texts),
             "outputs": texts,
         })
     return {"vector_id": vector_id, "layer": sv.layer, "sweep": table}
@@ -122,9 +124,3 @@ def steer(positive: Prompts, negative: Prompts, prompts: Prompts, layer: Layer =
     built = build_vector(positive, negative, layer)
     applied = apply_vector(built["vector_id"], prompts, coefficient, max_new_tokens)
     return {"vector": built, **{k: v for k, v in applied.items() if k != "vector_id"}}
-
-
-def _distinct_ratio(texts: list[str]) -> float:
-    """Distinct words over all words: falls towards 0 when steering breaks the text into repetition."""
-    words = [w for t in texts for w in t.lower().split()]
-    return round(len(set(words)) / len(words), 3) if words else 0.0

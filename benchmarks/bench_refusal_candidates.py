@@ -1,0 +1,181 @@
+"""Refusal-direction candidate scoring on SmolLM2-135M-Instruct: batched passes vs a per-candidate loop.
+
+The sweep is the selection step of the refusal-direction technique (Arditi et al. 2024): every
+(post-instruction position x layer) candidate, 6 x 30 = 180 on SmolLM2 (the 6 layer-0 candidates
+are zero vectors and are skipped by both arms), gets a bypass score (harmful val prompts, direction
+ablated at every layer), an induce score (harmless val prompts, vector added at its layer) and a
+KL score (harmless val prompts, ablated vs baseline).
+
+Arms, on the same candidates and the same prompts:
+- batched: ``scoring.score_candidates`` as the technique runs it; one forward pass holds several
+  candidates, one row per (candidate, prompt), each row with its own direction (``per_row``).
+- per-candidate loop: one candidate per forward pass, its prompts in one batch, through the
+  plain single-direction ``ablate_direction`` / ``add_vector``.
+- single-prompt loop (context only): one forward pass per (candidate, prompt), timed on a few
+  candidates and extrapolated to the sweep; labelled as such in the results.
+The batched and per-candidate numbers must agree (max abs difference printed and checked).
+
+Usage: ``python benchmarks/bench_refusal_candidates.py [--n-val 8] [--batch-size 128]``.
+Writes ``benchmarks/results_refusal.json`` and prints a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from interp_skills.runtime import ablate_direction, add_vector, load_model
+from interp_skills.runtime.batching import encode
+from interp_skills_refusal_direction import candidates, pipeline, positions, scoring
+from interp_skills_refusal_direction.refusal import kl_divergence, refusal_log_odds, refusal_token_ids
+
+RESULTS = Path(__file__).resolve().parent / "results_refusal.json"
+N_TRAIN = 32
+SAMPLED_CANDIDATES = 4  # for the single-prompt loop, timed then extrapolated
+AGREEMENT = 1e-3  # max abs difference allowed between the two arms' scores
+
+
+def per_candidate_loop(lm, diffs: torch.Tensor, harmful: list[str], harmless: list[str], ids: list[int],
+                       single_prompt: bool = False, limit: int | None = None) -> scoring.CandidateScores:
+    """The straightforward way: for each candidate, ablate it and score, then add it and score."""
+    n_positions, n_layers, _ = diffs.shape
+    both = harmful + harmless
+    batches = [encode(lm, [p], chat=True) for p in both] if single_prompt else [encode(lm, both, chat=True)]
+    induce_batches = batches[len(harmful):] if single_prompt else [encode(lm, harmless, chat=True)]
+    baseline = torch.cat([scoring.last_logprobs(lm, b) for b in batches])
+    bypass, induce, kl = (torch.full((n_positions, n_layers), float("nan")) for _ in range(3))
+    done = 0
+    for p in range(n_positions):
+        for layer in range(n_layers):
+            vector = diffs[p, layer]
+            if vector.norm() == 0 or (limit is not None and done >= limit):
+                continue
+            with ablate_direction(lm, vector):
+                ablated = torch.cat([scoring.last_logprobs(lm, b) for b in batches])
+            with add_vector(lm, vector, [layer], site="block_input"):
+                added = torch.cat([scoring.last_logprobs(lm, b) for b in induce_batches])
+            bypass[p, layer] = refusal_log_odds(ablated[: len(harmful)], ids).mean()
+            kl[p, layer] = kl_divergence(baseline[len(harmful):], ablated[len(harmful):]).mean()
+            induce[p, layer] = refusal_log_odds(added, ids).mean()
+            done += 1
+    return scoring.CandidateScores(bypass, induce, kl, float("nan"), float("nan"))
+
+
+def max_difference(a: scoring.CandidateScores, b: scoring.CandidateScores) -> dict[str, float]:
+    found = {}
+    for key in ("bypass", "induce", "kl"):
+        x, y = getattr(a, key), getattr(b, key)
+        if not torch.equal(x.isnan(), y.isnan()):
+            raise SystemExit(f"{key}: the arms scored different candidates")
+        found[key] = float((x - y).abs().nan_to_num(0.0).max())
+    return found
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def machine() -> dict[str, Any]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return {
+        "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "platform": platform.platform(),
+        "cpu_model": cpu,
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": metadata.version("transformers"),
+        "torch_threads": torch.get_num_threads(),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+    }
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-val", type=int, default=8, help="harmful and harmless val prompts each")
+    parser.add_argument("--batch-size", type=int, default=128, help="rows per forward pass in the batched arm")
+    args = parser.parse_args()
+
+    lm = load_model()
+    ids = refusal_token_ids(lm.tokenizer)
+    n_positions = len(positions.post_instruction_ids(lm))
+    harmful = pipeline.instructions(pipeline.HARMFUL, "val", args.n_val)
+    harmless = pipeline.instructions(pipeline.HARMLESS, "val", args.n_val)
+    diffs = candidates.mean_difference(lm, pipeline.instructions(pipeline.HARMFUL, "train", N_TRAIN),
+                                       pipeline.instructions(pipeline.HARMLESS, "train", N_TRAIN), n_positions)
+    n_scored = int((diffs.reshape(-1, lm.d_model).norm(dim=-1) > 0).sum())
+    rows_per_candidate = 3 * args.n_val  # ablation on harmful + harmless, addition on harmless
+
+    runs: dict[str, Any] = {}
+    loads = {"start": load()}
+    runs["per_candidate_loop_s"], looped = timed(lambda: per_candidate_loop(lm, diffs, harmful, harmless, ids))
+    loads["after_loop"] = load()
+    runs["batched_s"], batched = timed(
+        lambda: scoring.score_candidates(lm, diffs, harmful, harmless, ids, batch_size=args.batch_size))
+    loads["after_batched"] = load()
+    sampled_s, _ = timed(lambda: per_candidate_loop(lm, diffs, harmful, harmless, ids, single_prompt=True,
+                                                     limit=SAMPLED_CANDIDATES))
+    loads["end"] = load()
+    difference = max_difference(batched, looped)
+    agree = max(difference.values()) < AGREEMENT
+
+    result = {
+        "name": "refusal_candidates",
+        "title": "Refusal-direction candidate scoring: batched vs per-candidate loop (SmolLM2-135M-Instruct)",
+        "machine": machine(),
+        "load_average": loads,
+        "setup": {
+            "candidates": list(diffs.shape[:2]), "scored_candidates": n_scored, "n_val_each": args.n_val,
+            "n_train_each": N_TRAIN, "rows_per_candidate": rows_per_candidate,
+            "forward_rows_total": n_scored * rows_per_candidate, "batched_rows_per_pass": args.batch_size,
+        },
+        "times_s": {
+            "per_candidate_loop": round(runs["per_candidate_loop_s"], 2),
+            "batched": round(runs["batched_s"], 2),
+            "single_prompt_loop_extrapolated": round(sampled_s * n_scored / SAMPLED_CANDIDATES, 2),
+        },
+        "ratio_loop_over_batched": round(runs["per_candidate_loop_s"] / runs["batched_s"], 3),
+        "ratio_single_prompt_over_batched": round(sampled_s * n_scored / SAMPLED_CANDIDATES / runs["batched_s"], 3),
+        "max_abs_difference": difference,
+        "agreement_tolerance": AGREEMENT,
+        "same_numbers": agree,
+        "chosen_by_min_bypass_batched": _argmin(batched.bypass),
+        "chosen_by_min_bypass_loop": _argmin(looped.bypass),
+        "notes": [
+            "One run per arm (each is minutes long on CPU), loop first; load averages before and after each.",
+            f"single_prompt_loop_extrapolated: {SAMPLED_CANDIDATES} candidates timed one prompt per forward "
+            f"pass, scaled to {n_scored} candidates.",
+            "chosen_* ignore the selection filters: they only show the arms rank candidates the same.",
+        ],
+    }
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: result[k] for k in ("times_s", "ratio_loop_over_batched", "max_abs_difference",
+                                             "same_numbers", "load_average")}, indent=1))
+    if not agree:
+        raise SystemExit(f"the arms disagree by {difference}")
+
+
+def _argmin(bypass: torch.Tensor) -> dict[str, int]:
+    flat = int(bypass.nan_to_num(float("inf")).argmin())
+    n_positions, n_layers = bypass.shape
+    return {"position": flat // n_layers - n_positions, "layer": flat % n_layers}
+
+
+if __name__ == "__main__":
+    main()

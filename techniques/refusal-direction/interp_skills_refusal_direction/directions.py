@@ -1,0 +1,37 @@
+"""Refusal directions and candidate sets saved as artifacts, and loaded back with checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from interp_skills.errors import ToolInputError
+from interp_skills.runtime import LoadedModel, load_artifact, save_artifact
+
+DIRECTION = "refusal-direction"
+CANDIDATES = "refusal-candidates"
+
+
+def save_direction(lm: LoadedModel, vector: torch.Tensor, meta: dict[str, Any]) -> str:
+    """Save the raw (un-normalised) mean-difference vector; returns an id like ``rd-1a2b3c4d``."""
+    return save_artifact(vector.float(), {"kind": DIRECTION, "model": lm.name, **meta}, prefix="rd")
+
+
+def save_candidates(lm: LoadedModel, candidates: torch.Tensor, meta: dict[str, Any]) -> str:
+    """Save every candidate ``[n_positions, n_layers, d_model]``; returns an id like ``rdc-1a2b3c4d``."""
+    return save_artifact(candidates.float(), {"kind": CANDIDATES, "model": lm.name, **meta}, prefix="rdc")
+
+
+def load(lm: LoadedModel, artifact_id: str, kind: str = DIRECTION) -> tuple[torch.Tensor, dict[str, Any]]:
+    """The saved tensor and metadata, refused if it is another kind or was built on another model."""
+    tensor, meta = load_artifact(artifact_id)
+    if meta.get("kind") != kind:
+        raise ToolInputError(f"{artifact_id} is a {meta.get('kind', 'unknown')} artifact, not a {kind}; "
+                             f"pass an id returned by find_refusal_direction")
+    if meta["model"] != lm.name or tensor.shape[-1] != lm.d_model:
+        raise ToolInputError(
+            f"{artifact_id} was built on {meta['model']}, but the active model is {lm.name}; find a new "
+            "direction on this model (directions do not transfer between models)"
+        )
+    return tensor, meta

@@ -1,0 +1,172 @@
+"""The whole search: data, baseline filter, candidates, batched scoring, selection, artifacts, table, plot."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+from interp_skills.datasets import load_split
+from interp_skills.errors import ToolInputError
+from interp_skills.paths import cache_dir
+from interp_skills.runtime import LoadedModel
+from interp_skills_refusal_direction import candidates, directions, plots, positions, scoring
+from interp_skills_refusal_direction.refusal import refusal_token_ids
+from interp_skills_refusal_direction.selection import Filters, candidate_table, choose
+
+HARMFUL, HARMLESS = "harmful_instructions", "harmless_instructions"
+MIN_KEPT = 2  # fewer prompts than this after the baseline filter: keep the whole set instead
+TABLE_FILE, PLOT_FILE = "candidates.json", "candidates.png"
+
+
+def instructions(name: str, split: str, n: int) -> list[str]:
+    """The first ``n`` instructions of a shipped split (the splits are already shuffled)."""
+    records = load_split(name, split)
+    if n > len(records):
+        raise ToolInputError(f"{name}/{split} has {len(records)} instructions; ask for at most {len(records)}")
+    return [record["instruction"] for record in records[:n]]
+
+
+def baseline_filter(lm: LoadedModel, prompts: list[str], token_ids: list[int], refused: bool,
+                    batch_size: int) -> tuple[list[str], dict[str, Any]]:
+    """Keep prompts the model refuses (``refused``) or does not refuse, judged by first-token log-odds.
+
+    If fewer than ``MIN_KEPT`` (or all of a smaller set) would remain, the whole set is kept and
+    the report says so.
+    """
+    scores = scoring.prompt_log_odds(lm, prompts, token_ids, batch_size)
+    keep = scores > 0 if refused else scores < 0
+    kept = [prompt for prompt, k in zip(prompts, keep.tolist()) if k]
+    applied = len(kept) >= min(MIN_KEPT, len(prompts))
+    report = {"kept": len(kept) if applied else len(prompts), "of": len(prompts),
+              "would_pass": len(kept), "applied": applied}
+    return (kept if applied else prompts), report
+
+
+def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, filters: Filters, batch_size: int,
+         out_dir: Path | None) -> dict[str, Any]:
+    """Run the search on the shipped datasets and save everything; returns the summary for the tool."""
+    eoi = positions.post_instruction_ids(lm)
+    token_ids = refusal_token_ids(lm.tokenizer)
+    sets = {f"{kind}_{split}": instructions(name, split, n)
+            for kind, name in (("harmful", HARMFUL), ("harmless", HARMLESS))
+            for split, n in (("train", n_train), ("val", n_val))}
+    positions.check_prompt_endings(lm, [p for prompts in sets.values() for p in prompts], eoi)
+    filtering: dict[str, Any] = {}
+    if filter_prompts:
+        for key in sets:
+            sets[key], filtering[key] = baseline_filter(lm, sets[key], token_ids, key.startswith("harmful"),
+                                                        batch_size)
+
+    diffs = candidates.mean_difference(lm, sets["harmful_train"], sets["harmless_train"], len(eoi), batch_size)
+    scores = scoring.score_candidates(lm, diffs, sets["harmful_val"], sets["harmless_val"], token_ids, batch_size)
+    labels = positions.position_labels(lm, eoi)
+    table = candidate_table(scores, labels, filters)
+    best = choose(table)
+    n_passing = sum(row["passes"] for row in table)
+
+    settings = {"n_train": n_train, "n_val": n_val, "filter_prompts": filter_prompts, "max_kl": filters.max_kl,
+                "min_induce": filters.min_induce, "max_layer_fraction": filters.max_layer_fraction}
+    candidates_id = directions.save_candidates(lm, diffs, {
+        "position_tokens": labels, "refusal_token_ids": token_ids, "settings": settings,
+        "bypass": scores.bypass.tolist(), "induce": scores.induce.tolist(), "kl": scores.kl.tolist(),
+    })
+    p = best["position"] + len(eoi)
+    direction_id = directions.save_direction(lm, diffs[p, best["layer"]], {
+        "layer": best["layer"], "position": best["position"], "position_token": best["token"],
+        "bypass": best["bypass"], "induce": best["induce"], "kl": best["kl"], "passed_filters": best["passes"],
+        "refusal_token_ids": token_ids, "candidates_id": candidates_id, "settings": settings,
+    })
+    folder = _output_folder(out_dir, direction_id)
+    summary = {
+        "direction_id": direction_id,
+        "candidates_id": candidates_id,
+        "model": lm.name,
+        "layer": best["layer"],
+        "position": best["position"],
+        "position_token": best["token"],
+        "bypass": best["bypass"],
+        "induce": best["induce"],
+        "kl": best["kl"],
+        "passed_filters": best["passes"],
+        "baseline_harmful": round(scores.baseline_harmful, 4),
+        "baseline_harmless": round(scores.baseline_harmless, 4),
+        "direction_norm": round(float(diffs[p, best["layer"]].norm()), 4),
+        "n_candidates": len(table),
+        "n_passing": n_passing,
+        "table_shape": [len(eoi), lm.n_layers],
+        "refusal_tokens": {lm.tokenizer.decode([i]): i for i in token_ids},
+        "prompt_counts": {key: len(prompts) for key, prompts in sets.items()},
+        "baseline_filter": filtering,
+        "notes": _notes(best, n_passing, scores, filtering),
+        "top_candidates": sorted((r for r in table if r["passes"]), key=lambda r: r["bypass"])[:5],
+    }
+    _write_json(folder / TABLE_FILE, {**summary, "settings": settings, "table": table})
+    title = f"{lm.name}: {len(table)} candidates, {n_passing} pass the filters"
+    plots.plot_candidates(table, best, title, folder / PLOT_FILE)
+    return {**summary, "table_path": str(folder / TABLE_FILE), "plot_path": str(folder / PLOT_FILE)}
+
+
+def check_out_dir(out_dir: str | None) -> Path | None:
+    """A user folder to write into: it must not exist yet, or be empty (nothing is overwritten)."""
+    if out_dir is None:
+        return None
+    path = Path(out_dir).expanduser().resolve()
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ToolInputError(f"{path} already exists and is not empty; pass a new folder (nothing is overwritten)")
+    return path
+
+
+def _output_folder(out_dir: Path | None, direction_id: str) -> Path:
+    folder = out_dir or cache_dir() / "refusal-direction" / direction_id
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _notes(best: dict[str, Any], n_passing: int, scores: scoring.CandidateScores,
+           filtering: dict[str, Any]) -> list[str]:
+    notes = []
+    if not n_passing:
+        notes.append("Every candidate was filtered out. The direction saved is the lowest-bypass candidate "
+                     "ignoring the filters (passed_filters=false): treat its effects with suspicion.")
+    skipped = [key for key, report in filtering.items() if not report["applied"]]
+    if skipped:
+        notes.append(f"Baseline filter skipped for {', '.join(skipped)}: fewer than {MIN_KEPT} prompts would "
+                     "remain. The model rarely refuses these prompts, so expect a weak direction.")
+    if scores.baseline_harmful <= 0:
+        notes.append(f"Mean refusal log-odds on harmful prompts is {scores.baseline_harmful:.2f} <= 0 without "
+                     "intervention: the model mostly does not refuse, so bypass has little to remove.")
+    if best["bypass"] >= scores.baseline_harmful:
+        notes.append("Ablating the chosen direction does not lower refusal below the baseline.")
+    return notes
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        json.dump(data, file, indent=1)
+    os.replace(temporary, path)
+
+
+def pick_candidate(lm: LoadedModel, candidates_id: str, layer: int, position: int) -> dict[str, Any]:
+    """Save one candidate of a saved set as a direction; returns its id, scores and filter verdict."""
+    stack, meta = directions.load(lm, candidates_id, kind=directions.CANDIDATES)
+    n_positions, n_layers, _ = stack.shape
+    if not 0 <= layer < n_layers or not -n_positions <= position < 0:
+        raise ToolInputError(f"pick layer 0..{n_layers - 1} and position -{n_positions}..-1 "
+                             f"(positions: {', '.join(meta['position_tokens'])})")
+    p = position + n_positions
+    settings = meta["settings"]
+    row: dict[str, Any] = {"layer": layer, "position": position, "position_token": meta["position_tokens"][p],
+                           **{key: round(meta[key][p][layer], 4) for key in ("bypass", "induce", "kl")}}
+    filters = Filters(settings["max_kl"], settings["min_induce"], settings["max_layer_fraction"])
+    row["filtered_by"] = filters.reasons(row, n_layers)
+    row["passed_filters"] = not row["filtered_by"]
+    direction_id = directions.save_direction(lm, stack[p, layer], {
+        **{k: v for k, v in row.items() if k != "filtered_by"},
+        "refusal_token_ids": meta["refusal_token_ids"], "candidates_id": candidates_id, "settings": settings,
+    })
+    return {"direction_id": direction_id, **row, "norm": round(float(stack[p, layer].norm()), 4)}

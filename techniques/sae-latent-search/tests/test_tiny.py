@@ -1,0 +1,59 @@
+"""Every tool end to end on a tiny random model (fast), plus the errors an agent must be able to act on."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from interp_skills_sae_latent_search import tools
+
+from interp_skills.errors import ToolInputError
+from interp_skills.runtime.session import use_model
+
+# Texts in the tiny model's vocabulary; A mentions cats, B mentions dogs.
+CATS = [f"the cat is {w} and {v}" for w in ("happy", "sad", "good", "bad") for v in ("it was day", "it was night")]
+DOGS = [s.replace("cat", "dog") for s in CATS]
+
+
+@pytest.fixture(scope="module")
+def tiny() -> dict:
+    use_model("tiny-llama")
+    return tools.train_sae(layer=1, n_latents=64, k=4, n_tokens=256, steps=20, texts=CATS + DOGS)
+
+
+def test_tools_run_end_to_end(tiny: dict) -> None:
+    assert tiny["model"] == "tiny-llama" and tiny["layer"] == 1 and tiny["n_latents"] == 64
+    assert tiny["quality"]["l0"] <= 4
+    again = tools.train_sae(layer=1, n_latents=64, k=4, n_tokens=256, steps=20, texts=CATS + DOGS)
+    assert again["cached"] and again["sae_id"] == tiny["sae_id"]
+    ranked = tools.contrastive_latents(tiny["sae_id"], CATS, DOGS, top_k=3, position=2)  # position 2: the animal
+    assert len(ranked["fires_more_on_a"]) == 3 and ranked["separation"]["prompt_length_auroc"] == 0.5
+    assert ranked["separation"]["best_a"]["auroc_same_length"] == ranked["separation"]["best_a"]["auroc"]
+    latent = ranked["fires_more_on_a"][0]["latent"]
+    top = tools.top_activations(tiny["sae_id"], latent, CATS + DOGS, top_k=3)
+    assert 0 < len(top["examples"]) <= 3 and 0 < top["token_firing_rate"] <= 1
+    steered = tools.steer_with_latent(tiny["sae_id"], latent, ["tell me a story"], coefficient=50.0,
+                                      max_new_tokens=4)
+    assert len(steered["rows"]) == 1 and steered["rows"][0]["prompt"] == "tell me a story"
+    quality = tools.sae_quality(tiny["sae_id"], prompts=CATS)
+    assert quality["tokens"] == 8 * len(CATS)  # BOS + 8 words each, the first token skipped
+
+
+def test_an_sae_does_not_transfer_between_models(tiny: dict) -> None:
+    use_model("tiny-qwen2")
+    try:
+        with pytest.raises(ToolInputError, match="reads tiny-llama"):
+            tools.contrastive_latents(tiny["sae_id"], CATS, DOGS)
+    finally:
+        use_model("tiny-llama")
+
+
+def test_a_small_corpus_is_refused_with_the_fix() -> None:
+    with pytest.raises(ToolInputError, match="at least 10 texts"):
+        tools.train_sae(layer=1, n_latents=64, k=4, n_tokens=256, steps=10, texts=CATS[:3])
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sae_lens") is not None, reason="sae-lens is installed here")
+def test_a_release_without_sae_lens_names_the_fix() -> None:
+    with pytest.raises(ToolInputError, match="pip install sae-lens"):
+        tools.load_sae_release("gemma-scope-2b-pt-res-canonical", "layer_12/width_16k/canonical")
