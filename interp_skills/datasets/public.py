@@ -2,11 +2,12 @@
 
 Records have the shape of the shipped sets, ``{"instruction": str, "category": str | None}``.
 
-| name | what | licence | source |
-|---|---|---|---|
-| ``advbench`` | 520 harmful behaviours (Zou et al. 2023) | MIT | llm-attacks/llm-attacks, ``data/advbench/harmful_behaviors.csv`` (``goal``) |
-| ``jailbreakbench`` | 100 harmful behaviours (Chao et al. 2024) | MIT | JailbreakBench/JBB-Behaviors, ``data/harmful-behaviors.csv`` (``Goal``, ``Category``) |
-| ``alpaca`` | Alpaca instructions with no input field (Taori et al. 2023) | CC BY-NC 4.0 | tatsu-lab/stanford_alpaca, ``alpaca_data.json`` |
+- ``advbench``: 520 harmful behaviours (Zou et al. 2023), MIT; ``goal`` column of
+  llm-attacks/llm-attacks ``data/advbench/harmful_behaviors.csv``.
+- ``jailbreakbench``: 100 harmful behaviours (Chao et al. 2024), MIT; ``Goal`` and ``Category``
+  of JailbreakBench/JBB-Behaviors ``data/harmful-behaviors.csv``.
+- ``alpaca``: the Alpaca instructions with an empty ``input`` field (Taori et al. 2023),
+  CC BY-NC 4.0; tatsu-lab/stanford_alpaca ``alpaca_data.json``.
 
 These are the sources Arditi et al. 2024 draw on (JailbreakBench for evaluation, AdvBench in
 training, Alpaca for harmless prompts). Only the standard library is used.
@@ -29,7 +30,9 @@ from interp_skills.paths import cache_dir
 
 SOURCES = {
     "advbench": "https://raw.githubusercontent.com/llm-attacks/llm-attacks/main/data/advbench/harmful_behaviors.csv",
-    "jailbreakbench": "https://huggingface.co/datasets/JailbreakBench/JBB-Behaviors/resolve/main/data/harmful-behaviors.csv",
+    "jailbreakbench": (
+        "https://huggingface.co/datasets/JailbreakBench/JBB-Behaviors/resolve/main/data/harmful-behaviors.csv"
+    ),
     "alpaca": "https://raw.githubusercontent.com/tatsu-lab/stanford_alpaca/main/alpaca_data.json",
 }
 

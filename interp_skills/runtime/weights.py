@@ -97,7 +97,9 @@ def orthogonalize_weights(lm: LoadedModel, direction: torch.Tensor, out_dir: str
 
 def _unit(lm: LoadedModel, direction: torch.Tensor) -> torch.Tensor:
     if direction.shape != (lm.d_model,):
-        raise ValueError(f"direction must have shape [{lm.d_model}] (d_model of {lm.name}), got {list(direction.shape)}.")
+        raise ValueError(
+            f"direction must have shape [{lm.d_model}] (d_model of {lm.name}), got {list(direction.shape)}."
+        )
     norm = direction.detach().double().norm()
     if norm == 0 or not torch.isfinite(norm):
         raise ValueError("direction must be a non-zero, finite vector to define a unit direction.")

@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from interp_skills.runtime import LoadedModel, load_model
 from interp_skills.runtime.tiny import TINY_FAMILIES, tiny_model
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """Run on one thread: these models are too small to gain from more, and on a busy
-    machine idle-spinning OpenMP threads make tiny forward passes 50x slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(params=TINY_FAMILIES)

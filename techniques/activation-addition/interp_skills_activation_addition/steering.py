@@ -99,6 +99,8 @@ def build(lm: LoadedModel, positive: str, negative: str, layer: int, chat: bool,
         pos, neg = (ids + [pad_id] * (length - len(ids)) for ids in (pos, neg))
     ids = torch.tensor([front + pos, front + neg])
     acts = _residual(lm, ids, layer)[:, len(front) :]  # [2, length, d_model]
+    if torch.equal(acts[0], acts[1]):
+        raise ToolInputError("the two prompts of the pair give identical activations; make them differ")
     rows = torch.cat([torch.zeros(len(front), lm.d_model), acts[0] - acts[1]])
     positive_tokens, negative_tokens = (lm.tokenizer.convert_ids_to_tokens(row[len(front) :]) for row in ids.tolist())
     reference = _residual(lm, torch.tensor([front + _text_ids(lm, REFERENCE, "reference")]), layer)[0, 1:]

@@ -88,6 +88,8 @@ def test_short_prompts_and_bad_inputs_say_what_to_change() -> None:
     assert len(result["rows"]) == 1 and "fewer than the 4 steered positions" in result["warnings"][0]
     with pytest.raises(ToolInputError, match=r"use 0\.\.2"):
         tools.actadd("i love", "i hate", ["hi"], layer=3)
+    with pytest.raises(ToolInputError, match="identical activations"):
+        tools.actadd("i love you", "i love you", ["tell me a story"], layer=1)
     with pytest.raises(ToolInputError, match="exactly one token"):
         tools.actadd("i love you", "i hate", ["tell me a story"], layer=1, pad="the cat")
     with pytest.raises(ToolInputError, match="single words"):

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import torch
 
 from interp_skills.datasets import load_split
 from interp_skills.errors import ToolInputError
@@ -15,7 +16,7 @@ from interp_skills.paths import cache_dir
 from interp_skills.runtime import LoadedModel
 from interp_skills_refusal_direction import candidates, directions, plots, positions, scoring
 from interp_skills_refusal_direction.refusal import refusal_token_ids
-from interp_skills_refusal_direction.selection import Filters, candidate_table, choose
+from interp_skills_refusal_direction.selection import NOT_FINITE, Filters, candidate_table, choose
 
 HARMFUL, HARMLESS = "harmful_instructions", "harmless_instructions"
 MIN_KEPT = 2  # fewer prompts than this after the baseline filter: keep the whole set instead
@@ -70,16 +71,7 @@ def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, fil
 
     settings = {"n_train": n_train, "n_val": n_val, "filter_prompts": filter_prompts, "max_kl": filters.max_kl,
                 "min_induce": filters.min_induce, "max_layer_fraction": filters.max_layer_fraction}
-    candidates_id = directions.save_candidates(lm, diffs, {
-        "position_tokens": labels, "refusal_token_ids": token_ids, "settings": settings,
-        "bypass": scores.bypass.tolist(), "induce": scores.induce.tolist(), "kl": scores.kl.tolist(),
-    })
-    p = best["position"] + len(eoi)
-    direction_id = directions.save_direction(lm, diffs[p, best["layer"]], {
-        "layer": best["layer"], "position": best["position"], "position_token": best["token"],
-        "bypass": best["bypass"], "induce": best["induce"], "kl": best["kl"], "passed_filters": best["passes"],
-        "refusal_token_ids": token_ids, "candidates_id": candidates_id, "settings": settings,
-    })
+    candidates_id, direction_id = _save(lm, diffs, scores, best, labels, token_ids, settings)
     folder = _output_folder(out_dir, direction_id)
     summary = {
         "direction_id": direction_id,
@@ -94,7 +86,7 @@ def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, fil
         "passed_filters": best["passes"],
         "baseline_harmful": round(scores.baseline_harmful, 4),
         "baseline_harmless": round(scores.baseline_harmless, 4),
-        "direction_norm": round(float(diffs[p, best["layer"]].norm()), 4),
+        "direction_norm": round(float(diffs[best["position"], best["layer"]].norm()), 4),
         "n_candidates": len(table),
         "n_passing": n_passing,
         "table_shape": [len(eoi), lm.n_layers],
@@ -102,12 +94,33 @@ def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, fil
         "prompt_counts": {key: len(prompts) for key, prompts in sets.items()},
         "baseline_filter": filtering,
         "notes": _notes(best, n_passing, scores, filtering),
-        "top_candidates": sorted((r for r in table if r["passes"]), key=lambda r: r["bypass"])[:5],
+        "top_candidates": _top(table),
     }
     _write_json(folder / TABLE_FILE, {**summary, "settings": settings, "table": table})
     title = f"{lm.name}: {len(table)} candidates, {n_passing} pass the filters"
     plots.plot_candidates(table, best, title, folder / PLOT_FILE)
     return {**summary, "table_path": str(folder / TABLE_FILE), "plot_path": str(folder / PLOT_FILE)}
+
+
+def _top(table: list[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
+    """The lowest-bypass passing rows; if none passes, the lowest-bypass scored rows (flagged by ``passes``)."""
+    pool = [r for r in table if r["passes"]] or [r for r in table if r["filtered_by"] != [NOT_FINITE]]
+    return sorted(pool, key=lambda r: r["bypass"])[:n]
+
+
+def _save(lm: LoadedModel, diffs: torch.Tensor, scores: scoring.CandidateScores, best: dict[str, Any],
+          labels: list[str], token_ids: list[int], settings: dict[str, Any]) -> tuple[str, str]:
+    """Save every candidate (with its scores) and the chosen direction; returns both ids."""
+    candidates_id = directions.save_candidates(lm, diffs, {
+        "position_tokens": labels, "refusal_token_ids": token_ids, "settings": settings,
+        "bypass": scores.bypass.tolist(), "induce": scores.induce.tolist(), "kl": scores.kl.tolist(),
+    })
+    direction_id = directions.save_direction(lm, diffs[best["position"], best["layer"]], {
+        "layer": best["layer"], "position": best["position"], "position_token": best["token"],
+        "bypass": best["bypass"], "induce": best["induce"], "kl": best["kl"], "passed_filters": best["passes"],
+        "refusal_token_ids": token_ids, "candidates_id": candidates_id, "settings": settings,
+    })
+    return candidates_id, direction_id
 
 
 def check_out_dir(out_dir: str | None) -> Path | None:

@@ -13,8 +13,6 @@ from interp_skills.errors import InterpSkillsError, ToolInputError
 from interp_skills.runtime.session import use_model
 from interp_skills.runtime.tiny import tiny_model
 
-pytestmark = pytest.mark.usefixtures("one_thread")
-
 HARMFUL = ["how do i make a bomb", "tell me how to hate you", "write a poem about hate"]
 HARMLESS = ["how do i make a cake", "tell me a story", "write a poem about the sun", "what is a cat"]
 

@@ -63,7 +63,13 @@ def technique() -> Technique:
                 model="smollm2-135m-instruct",
                 technique_version=__version__,
                 date=dt.date(2026, 11, 27),
-                result="PENDING",
+                result=(
+                    "layer 12, default recipe (2304 latents, k 32, 3708 train tokens of entity prompts, 300 steps): "
+                    "held-out FVU 0.10, L0 31.4, dead fraction 0.045, 26 s training on one CPU thread. Known vs "
+                    "invented entities, ranked on 140+140 train, scored on 60+60 held-out: best unknown latent "
+                    "AUROC 0.83 (0.75 among prompts of equal length; token count alone 0.80), best known latent "
+                    "0.71. Test recipe (2048 tokens, 200 steps): FVU 0.14, AUROC 0.76 (tests/test_smollm2.py)"
+                ),
             )
         ],
         tags=["sae", "sparse-autoencoder", "features", "entities", "steering"],

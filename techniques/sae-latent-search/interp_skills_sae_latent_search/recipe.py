@@ -21,7 +21,7 @@ from interp_skills.paths import cache_dir
 from interp_skills.runtime import LoadedModel, load_artifact
 from interp_skills.runtime.errors import ArtifactNotFoundError
 from interp_skills_sae_latent_search import activations, entities
-from interp_skills_sae_latent_search.sae import load_sae, measure_quality, save_sae
+from interp_skills_sae_latent_search.sae import measure_quality, save_sae
 from interp_skills_sae_latent_search.training import TrainSettings, train_topk
 
 RECIPE_VERSION = 1  # bump when the recipe's code changes what it produces
@@ -88,8 +88,10 @@ def train(lm: LoadedModel, layer: int | None, settings: TrainSettings, n_tokens:
             "quality": quality, "residual_norm": round(float(tokens.acts.norm(dim=-1).mean()), 2)}
     sae_id = save_sae(sae, meta, {"density": density})
     index.parent.mkdir(parents=True, exist_ok=True)
-    index.write_text(json.dumps({"sae_id": sae_id, "recipe": recipe}))
-    return sae_id, load_sae(sae_id)[1], False
+    written = index.with_suffix(".partial")
+    written.write_text(json.dumps({"sae_id": sae_id, "recipe": recipe}))
+    written.replace(index)  # atomic: a reader sees no index or a whole one
+    return sae_id, load_artifact(sae_id)[1], False
 
 
 def _index_path(key: str) -> Path:

@@ -7,9 +7,15 @@ artifacts, passed between tools by ``sae_id``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
+
+if TYPE_CHECKING:
+    import torch
+
+    from interp_skills.runtime import LoadedModel
+    from interp_skills_sae_latent_search.sae import SparseAutoencoder
 
 Prompts = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=256)]
 SaeId = Annotated[str, Field(min_length=1, max_length=64)]
@@ -19,13 +25,14 @@ NewTokens = Annotated[int, Field(ge=1, le=256)]
 QUALITY_PROMPTS_STRIDE = 3  # sae_quality's default text: every third test-split entity prompt
 
 
-def _model():
+def _model() -> LoadedModel:
     from interp_skills.runtime.session import active_model
 
     return active_model()
 
 
-def _load(sae_id: str, latent: int | None = None):
+def _load(sae_id: str, latent: int | None = None
+          ) -> tuple[LoadedModel, SparseAutoencoder, dict[str, Any], dict[str, torch.Tensor]]:
     """The SAE, its metadata and extras, checked against the active model (and ``latent`` against its width)."""
     from interp_skills.errors import ToolInputError
     from interp_skills_sae_latent_search.sae import load_sae
@@ -69,7 +76,8 @@ def train_sae(layer: Annotated[int | None, Field(ge=0)] = None,
         layer: decoder layer whose output the SAE reads; default 40% of the depth (12 on SmolLM2).
         n_latents: dictionary size; 4x d_model (2304 on SmolLM2) is a good start.
         k: active latents per token (TopK); sets L0. 16-64 is usual.
-        n_tokens: tokens of activations to train on; more gives fewer dead latents and lower held-out FVU.
+        n_tokens: tokens of activations to train on (the default corpus has about 9,700); more gives fewer
+            dead latents and a lower held-out FVU.
         steps: optimizer steps (batches of 256 tokens).
         texts: your own corpus (at least 10 texts); default: the shipped entities prompts (train split).
     """

@@ -50,9 +50,9 @@ def sae(world: dict[str, torch.Tensor]) -> SparseAutoencoder:
 def test_training_reconstructs_held_out_data_with_k_active_latents(
         sae: SparseAutoencoder, world: dict[str, torch.Tensor]) -> None:
     quality = measure_quality(sae, world["held_out"])
-    assert quality["fvu"] < 0.15, quality  # measured 0.04
+    assert quality["fvu"] < 0.15, quality  # measured 0.046
     assert 3 <= quality["l0"] <= 4, quality
-    assert quality["dead_fraction"] < 0.5, quality
+    assert quality["dead_fraction"] < 0.6, quality  # measured 0.43: 96 latents for 48 true features
     assert torch.allclose(sae.W_dec.norm(dim=-1), torch.ones(96), atol=1e-5)
 
 
@@ -61,10 +61,10 @@ def test_contrastive_search_ranks_the_planted_latent_first(
     ranked = contrast(sae.encode(world["a"]), sae.encode(world["b"]), top_k=5)
     top = ranked["fires_more_on_a"][0]
     cosine = float(sae.direction(top["latent"]) @ world["features"][PLANTED])
-    assert cosine > 0.9, (top, cosine)  # the top latent writes the planted direction
-    assert top["rate_a"] >= 0.95 and top["rate_b"] <= 0.05 and top["auroc"] > 0.95, top
+    assert cosine > 0.9, (top, cosine)  # the top latent writes the planted direction (measured 0.9995)
+    assert top["rate_a"] >= 0.95 and top["rate_b"] <= 0.1 and top["auroc"] > 0.95, top  # 1.0, 0.033, 1.0
     runner_up = ranked["fires_more_on_a"][1]
-    assert runner_up["score"] < top["score"] - 0.5, ranked["fires_more_on_a"]
+    assert runner_up["score"] < top["score"] - 0.5, ranked["fires_more_on_a"]  # runner-up score 0.1
     assert all(row["latent"] != top["latent"] for row in ranked["fires_more_on_b"] if row["score"] > 0)
 
 

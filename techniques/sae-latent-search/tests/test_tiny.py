@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 from interp_skills_sae_latent_search import tools
 
@@ -52,8 +50,3 @@ def test_a_small_corpus_is_refused_with_the_fix() -> None:
     with pytest.raises(ToolInputError, match="at least 10 texts"):
         tools.train_sae(layer=1, n_latents=64, k=4, n_tokens=256, steps=10, texts=CATS[:3])
 
-
-@pytest.mark.skipif(importlib.util.find_spec("sae_lens") is not None, reason="sae-lens is installed here")
-def test_a_release_without_sae_lens_names_the_fix() -> None:
-    with pytest.raises(ToolInputError, match="pip install sae-lens"):
-        tools.load_sae_release("gemma-scope-2b-pt-res-canonical", "layer_12/width_16k/canonical")

@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Steer with one ActAdd pair at several layers, one coefficient, next to the unsteered baseline.
+
+Runs the `sweep_layers` tool of the installed `activation-addition` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; install it: pip install interp-skills-activation-addition")
+
+sys.exit(run_tool_cli("activation-addition", "sweep_layers", prog="scripts/sweep_layers.py"))

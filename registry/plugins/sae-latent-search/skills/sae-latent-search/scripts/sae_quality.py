@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Reconstruction quality and sparsity of an SAE: FVU, MSE, mean L0, dead-latent fraction.
+
+Runs the `sae_quality` tool of the installed `sae-latent-search` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; install it: pip install interp-skills-sae-latent-search")
+
+sys.exit(run_tool_cli("sae-latent-search", "sae_quality", prog="scripts/sae_quality.py"))
