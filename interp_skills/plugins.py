@@ -113,10 +113,12 @@ def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, str, str]]:
     """(entry point, distribution name, version) for every allowed plugin entry point."""
     allowed = _allowed_distributions()
     found = []
-    for dist in importlib.metadata.distributions():
+    seen: set[str] = set()
+    for dist in importlib.metadata.distributions():  # in sys.path order: the first copy of a name wins
         dist_name = dist.metadata["Name"] or "unknown"
-        if allowed is not None and _normalise(dist_name) not in allowed:
+        if _normalise(dist_name) in seen or (allowed is not None and _normalise(dist_name) not in allowed):
             continue
+        seen.add(_normalise(dist_name))
         for ep in dist.entry_points:
             if ep.group == ENTRY_POINT_GROUP:
                 found.append((ep, dist_name, dist.version))

@@ -296,7 +296,8 @@ def test_backend_forwards_tools_and_brings_run_folders_back(registry: Registry, 
         sv, "build_vector", VECTOR_ARGS, "tiny-llama")
     with pytest.raises(UnknownNameError):
         backend.call(sv, "no_such_tool", {}, "tiny-llama")
-    assert len(control_plane.apps) == 1 and __name__ in control_plane.apps[0].recipe.local_packages
+    top_package = __name__.split(".")[0]  # the pipeline's package is shipped as local source
+    assert len(control_plane.apps) == 1 and top_package in control_plane.apps[0].recipe.local_packages
     with pytest.raises(ModalSetupError, match="local directory"):
         backend.call(sv, "build_vector", VECTOR_ARGS, str(tmp_path))
     with pytest.raises(InterpSkillsError, match="outside its run folder"):
