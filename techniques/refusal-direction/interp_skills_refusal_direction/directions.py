@@ -23,6 +23,11 @@ def save_candidates(lm: LoadedModel, candidates: torch.Tensor, meta: dict[str, A
     return save_artifact(candidates.float(), {"kind": CANDIDATES, "model": lm.name, **meta}, prefix="rdc")
 
 
+def system(meta: dict[str, Any]) -> str | None:
+    """The system prompt the direction was found with (None: the chat template's default)."""
+    return meta.get("settings", {}).get("system")
+
+
 def load(lm: LoadedModel, artifact_id: str, kind: str = DIRECTION) -> tuple[torch.Tensor, dict[str, Any]]:
     """The saved tensor and metadata, refused if it is another kind or was built on another model."""
     tensor, meta = load_artifact(artifact_id)

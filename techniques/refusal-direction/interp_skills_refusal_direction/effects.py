@@ -14,19 +14,19 @@ Intervention = Callable[[], AbstractContextManager[Any]]
 
 
 def score_prompts(lm: LoadedModel, prompts: list[str], token_ids: list[int], max_new_tokens: int,
-                  intervention: Intervention = nullcontext) -> tuple[list[str], list[float]]:
+                  intervention: Intervention = nullcontext, system: str | None = None) -> tuple[list[str], list[float]]:
     """Greedy completions and first-token refusal log-odds of ``prompts`` under ``intervention``."""
     with intervention():
-        texts = generate(lm, prompts, max_new_tokens=max_new_tokens)
-        log_odds = prompt_log_odds(lm, prompts, token_ids).tolist()
+        texts = generate(lm, prompts, max_new_tokens=max_new_tokens, system=system)
+        log_odds = prompt_log_odds(lm, prompts, token_ids, system=system).tolist()
     return texts, log_odds
 
 
 def side_by_side(lm: LoadedModel, prompts: list[str], token_ids: list[int], max_new_tokens: int,
-                 intervention: Intervention, label: str) -> dict[str, Any]:
+                 intervention: Intervention, label: str, system: str | None = None) -> dict[str, Any]:
     """Default and intervened completions per prompt, with refusal flags, log-odds and rates."""
-    default, default_odds = score_prompts(lm, prompts, token_ids, max_new_tokens)
-    changed, changed_odds = score_prompts(lm, prompts, token_ids, max_new_tokens, intervention)
+    default, default_odds = score_prompts(lm, prompts, token_ids, max_new_tokens, system=system)
+    changed, changed_odds = score_prompts(lm, prompts, token_ids, max_new_tokens, intervention, system)
     rows = [
         {"prompt": prompt, "default": d, label: c, "default_refused": is_refusal(d), f"{label}_refused": is_refusal(c),
          "default_log_odds": round(do, 3), f"{label}_log_odds": round(co, 3)}

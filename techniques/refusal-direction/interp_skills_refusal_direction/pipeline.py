@@ -16,7 +16,7 @@ from interp_skills.paths import cache_dir
 from interp_skills.runtime import LoadedModel
 from interp_skills_refusal_direction import candidates, directions, plots, positions, scoring
 from interp_skills_refusal_direction.refusal import refusal_token_ids
-from interp_skills_refusal_direction.selection import NOT_FINITE, Filters, candidate_table, choose
+from interp_skills_refusal_direction.selection import DIGITS, Filters, candidate_table, choose, eligible, finite
 
 HARMFUL, HARMLESS = "harmful_instructions", "harmless_instructions"
 MIN_KEPT = 2  # fewer prompts than this after the baseline filter: keep the whole set instead
@@ -32,13 +32,13 @@ def instructions(name: str, split: str, n: int) -> list[str]:
 
 
 def baseline_filter(lm: LoadedModel, prompts: list[str], token_ids: list[int], refused: bool,
-                    batch_size: int) -> tuple[list[str], dict[str, Any]]:
+                    batch_size: int, system: str | None = None) -> tuple[list[str], dict[str, Any]]:
     """Keep prompts the model refuses (``refused``) or does not refuse, judged by first-token log-odds.
 
     If fewer than ``MIN_KEPT`` (or all of a smaller set) would remain, the whole set is kept and
     the report says so.
     """
-    scores = scoring.prompt_log_odds(lm, prompts, token_ids, batch_size)
+    scores = scoring.prompt_log_odds(lm, prompts, token_ids, batch_size, system)
     keep = scores > 0 if refused else scores < 0
     kept = [prompt for prompt, k in zip(prompts, keep.tolist()) if k]
     applied = len(kept) >= min(MIN_KEPT, len(prompts))
@@ -48,29 +48,31 @@ def baseline_filter(lm: LoadedModel, prompts: list[str], token_ids: list[int], r
 
 
 def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, filters: Filters, batch_size: int,
-         out_dir: Path | None) -> dict[str, Any]:
+         out_dir: Path | None, system: str | None = None) -> dict[str, Any]:
     """Run the search on the shipped datasets and save everything; returns the summary for the tool."""
-    eoi = positions.post_instruction_ids(lm)
+    eoi = positions.post_instruction_ids(lm, system)
     token_ids = refusal_token_ids(lm.tokenizer)
     sets = {f"{kind}_{split}": instructions(name, split, n)
             for kind, name in (("harmful", HARMFUL), ("harmless", HARMLESS))
             for split, n in (("train", n_train), ("val", n_val))}
-    positions.check_prompt_endings(lm, [p for prompts in sets.values() for p in prompts], eoi)
+    positions.check_prompt_endings(lm, [p for prompts in sets.values() for p in prompts], eoi, system)
     filtering: dict[str, Any] = {}
     if filter_prompts:
         for key in sets:
             sets[key], filtering[key] = baseline_filter(lm, sets[key], token_ids, key.startswith("harmful"),
-                                                        batch_size)
+                                                        batch_size, system)
 
-    diffs = candidates.mean_difference(lm, sets["harmful_train"], sets["harmless_train"], len(eoi), batch_size)
-    scores = scoring.score_candidates(lm, diffs, sets["harmful_val"], sets["harmless_val"], token_ids, batch_size)
+    diffs = candidates.mean_difference(lm, sets["harmful_train"], sets["harmless_train"], len(eoi), batch_size,
+                                       system)
+    scores = scoring.score_candidates(lm, diffs, sets["harmful_val"], sets["harmless_val"], token_ids, batch_size,
+                                      system)
     labels = positions.position_labels(lm, eoi)
     table = candidate_table(scores, labels, filters)
-    best = choose(table)
+    best, relaxed = choose(table)
     n_passing = sum(row["passes"] for row in table)
 
     settings = {"n_train": n_train, "n_val": n_val, "filter_prompts": filter_prompts, "max_kl": filters.max_kl,
-                "min_induce": filters.min_induce, "max_layer_fraction": filters.max_layer_fraction}
+                "min_induce": filters.min_induce, "max_layer_fraction": filters.max_layer_fraction, "system": system}
     candidates_id, direction_id = _save(lm, diffs, scores, best, labels, token_ids, settings)
     folder = _output_folder(out_dir, direction_id)
     summary = {
@@ -84,6 +86,7 @@ def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, fil
         "induce": best["induce"],
         "kl": best["kl"],
         "passed_filters": best["passes"],
+        "relaxed_filters": relaxed,
         "baseline_harmful": round(scores.baseline_harmful, 4),
         "baseline_harmless": round(scores.baseline_harmless, 4),
         "direction_norm": round(float(diffs[best["position"], best["layer"]].norm()), 4),
@@ -93,19 +96,14 @@ def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, fil
         "refusal_tokens": {lm.tokenizer.decode([i]): i for i in token_ids},
         "prompt_counts": {key: len(prompts) for key, prompts in sets.items()},
         "baseline_filter": filtering,
-        "notes": _notes(best, n_passing, scores, filtering),
-        "top_candidates": _top(table),
+        "notes": _notes(best, relaxed, scores, filtering),
+        "top_candidates": sorted(eligible(table, relaxed), key=lambda row: row["bypass"])[:5],
     }
     _write_json(folder / TABLE_FILE, {**summary, "settings": settings, "table": table})
-    title = f"{lm.name}: {len(table)} candidates, {n_passing} pass the filters"
+    title = f"{lm.name}: {len(table)} candidates, {n_passing} pass the filters" + (
+        f" (chosen with {', '.join(relaxed)} relaxed)" if relaxed else "")
     plots.plot_candidates(table, best, title, folder / PLOT_FILE)
     return {**summary, "table_path": str(folder / TABLE_FILE), "plot_path": str(folder / PLOT_FILE)}
-
-
-def _top(table: list[dict[str, Any]], n: int = 5) -> list[dict[str, Any]]:
-    """The lowest-bypass passing rows; if none passes, the lowest-bypass scored rows (flagged by ``passes``)."""
-    pool = [r for r in table if r["passes"]] or [r for r in table if r["filtered_by"] != [NOT_FINITE]]
-    return sorted(pool, key=lambda r: r["bypass"])[:n]
 
 
 def _save(lm: LoadedModel, diffs: torch.Tensor, scores: scoring.CandidateScores, best: dict[str, Any],
@@ -113,7 +111,8 @@ def _save(lm: LoadedModel, diffs: torch.Tensor, scores: scoring.CandidateScores,
     """Save every candidate (with its scores) and the chosen direction; returns both ids."""
     candidates_id = directions.save_candidates(lm, diffs, {
         "position_tokens": labels, "refusal_token_ids": token_ids, "settings": settings,
-        "bypass": scores.bypass.tolist(), "induce": scores.induce.tolist(), "kl": scores.kl.tolist(),
+        **{key: [[finite(x, digits) for x in row] for row in getattr(scores, key).tolist()]
+           for key, digits in DIGITS.items()},
     })
     direction_id = directions.save_direction(lm, diffs[best["position"], best["layer"]], {
         "layer": best["layer"], "position": best["position"], "position_token": best["token"],
@@ -139,13 +138,14 @@ def _output_folder(out_dir: Path | None, direction_id: str) -> Path:
     return folder
 
 
-def _notes(best: dict[str, Any], n_passing: int, scores: scoring.CandidateScores,
-           filtering: dict[str, Any]) -> list[str]:
+def _notes(best: dict[str, Any], relaxed: list[str], scores: scoring.CandidateScores,
+           filters: dict[str, Any]) -> list[str]:
     notes = []
-    if not n_passing:
-        notes.append("Every candidate was filtered out. The direction saved is the lowest-bypass candidate "
-                     "ignoring the filters (passed_filters=false): treat its effects with suspicion.")
-    skipped = [key for key, report in filtering.items() if not report["applied"]]
+    if relaxed:
+        notes.append(f"No candidate passed every filter. The direction saved is the lowest-bypass candidate with "
+                     f"the {', '.join(relaxed)} filter(s) relaxed (passed_filters=false): report it as a weak "
+                     "or failed direction, not a result.")
+    skipped = [key for key, report in filters.items() if not report["applied"]]
     if skipped:
         notes.append(f"Baseline filter skipped for {', '.join(skipped)}: fewer than {MIN_KEPT} prompts would "
                      "remain. The model rarely refuses these prompts, so expect a weak direction.")
@@ -174,7 +174,7 @@ def pick_candidate(lm: LoadedModel, candidates_id: str, layer: int, position: in
     p = position + n_positions
     settings = meta["settings"]
     row: dict[str, Any] = {"layer": layer, "position": position, "position_token": meta["position_tokens"][p],
-                           **{key: round(meta[key][p][layer], 4) for key in ("bypass", "induce", "kl")}}
+                           **{key: meta[key][p][layer] for key in ("bypass", "induce", "kl")}}
     filters = Filters(settings["max_kl"], settings["min_induce"], settings["max_layer_fraction"])
     row["filtered_by"] = filters.reasons(row, n_layers)
     row["passed_filters"] = not row["filtered_by"]

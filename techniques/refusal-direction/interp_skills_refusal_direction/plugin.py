@@ -54,7 +54,15 @@ def technique() -> Technique:
                 model="smollm2-135m-instruct",
                 technique_version=__version__,
                 date=dt.date(2026, 11, 27),
-                result="PENDING",
+                result=(
+                    "find_refusal_direction at the defaults (96 train, 32 val prompts a side; 1829 s on 2 shared "
+                    "CPU cores): 6 positions x 30 layers; the model barely refuses (baseline log-odds -3.64 "
+                    "harmful, -4.30 harmless), so no candidate reaches induce >= 0 (best -3.15); 20 pass KL and "
+                    "layer filters; chosen with induce relaxed: position -1, layer 9, bypass -4.00, induce -4.17, "
+                    "KL 0.041. Weight orthogonalisation vs hook ablation, float32, 4 prompts, every position: max "
+                    "|logit diff| 1.9e-4. Layer-12 vector added 4x: harmless log-odds +1.27; subtracted: harmful "
+                    "-0.65 (tests/test_smollm2.py)"
+                ),
             )
         ],
         tags=["refusal", "directional-ablation", "abliteration", "activation-addition", "safety"],

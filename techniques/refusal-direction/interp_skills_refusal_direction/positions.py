@@ -7,7 +7,7 @@ from interp_skills.runtime import LoadedModel
 MARKER = "Instruction placeholder"
 
 
-def post_instruction_ids(lm: LoadedModel) -> list[int]:
+def post_instruction_ids(lm: LoadedModel, system: str | None = None) -> list[int]:
     """Token ids the chat template puts after the user's instruction (e.g. end-of-turn, assistant header).
 
     Found by formatting a marker instruction and keeping the tokens that start after it.
@@ -19,7 +19,7 @@ def post_instruction_ids(lm: LoadedModel) -> list[int]:
         )
     if not lm.tokenizer.is_fast:
         raise ValueError(f"{lm.name} has a slow tokenizer; load it with a fast tokenizer (use_fast=True)")
-    text = lm.format_chat(MARKER)
+    text = lm.format_chat(MARKER, system)
     end = text.index(MARKER) + len(MARKER)
     encoded = lm.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = [token for token, (start, stop) in zip(encoded["input_ids"], encoded["offset_mapping"]) if start >= end]
@@ -28,10 +28,10 @@ def post_instruction_ids(lm: LoadedModel) -> list[int]:
     return ids
 
 
-def check_prompt_endings(lm: LoadedModel, prompts: list[str], ids: list[int]) -> None:
+def check_prompt_endings(lm: LoadedModel, prompts: list[str], ids: list[int], system: str | None = None) -> None:
     """Raise if some prompt, once formatted, does not end with exactly the post-instruction ``ids``."""
     for prompt in prompts:
-        tokens = lm.tokenizer(lm.format_chat(prompt), add_special_tokens=False)["input_ids"]
+        tokens = lm.tokenizer(lm.format_chat(prompt, system), add_special_tokens=False)["input_ids"]
         if tokens[-len(ids) :] != ids:
             raise ValueError(
                 f"the instruction {prompt!r} merges with the chat template's closing tokens; "

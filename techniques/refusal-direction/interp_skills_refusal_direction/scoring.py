@@ -46,25 +46,27 @@ def last_logprobs(lm: LoadedModel, batch: BatchEncoding, copies: int = 1) -> tor
     return torch.log_softmax(logits.float(), dim=-1).cpu()
 
 
-def prompt_log_odds(lm: LoadedModel, prompts: list[str], token_ids: list[int], batch_size: int = 32) -> torch.Tensor:
-    """Refusal log-odds of each chat-formatted prompt's first reply token, no intervention, ``[n]``."""
-    scores = [refusal_log_odds(last_logprobs(lm, encode(lm, chunk, chat=True)), token_ids)
+def prompt_log_odds(lm: LoadedModel, prompts: list[str], token_ids: list[int], batch_size: int = 32,
+                    system: str | None = None) -> torch.Tensor:
+    """Refusal log-odds of each chat-formatted prompt's first reply token, ``[n]`` (under any active hooks)."""
+    scores = [refusal_log_odds(last_logprobs(lm, encode(lm, chunk, chat=True, system=system)), token_ids)
               for _, chunk in batched(prompts, batch_size)]
     return torch.cat(scores)
 
 
 def score_candidates(lm: LoadedModel, candidates: torch.Tensor, harmful: list[str], harmless: list[str],
-                     token_ids: list[int], batch_size: int = 64) -> CandidateScores:
+                     token_ids: list[int], batch_size: int = 64, system: str | None = None) -> CandidateScores:
     """Bypass, induce and KL scores of every candidate in ``candidates`` ``[n_positions, n_layers, d_model]``.
 
     ``batch_size`` caps the rows of one forward pass; a candidate's prompts always share a pass.
+    ``system`` is the system prompt of the chat template (None: the template's default).
     """
     n_positions, n_layers, _ = candidates.shape
     flat = candidates.reshape(-1, lm.d_model)
     layer_of = torch.arange(n_layers).repeat(n_positions)  # candidate c = position * n_layers + layer
     scored = (flat.norm(dim=-1) > 0).nonzero().flatten()  # a zero vector has no direction: left NaN
-    both = encode(lm, harmful + harmless, chat=True)
-    only_harmless = encode(lm, harmless, chat=True)
+    both = encode(lm, harmful + harmless, chat=True, system=system)
+    only_harmless = encode(lm, harmless, chat=True, system=system)
     n_harmful = len(harmful)
     baseline = last_logprobs(lm, both)
     bypass, induce, kl = (torch.full((len(flat),), float("nan")) for _ in range(3))

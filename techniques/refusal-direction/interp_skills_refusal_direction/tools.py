@@ -15,6 +15,7 @@ Prompts = Annotated[list[Annotated[str, Field(min_length=1, max_length=2000)]], 
 NewTokens = Annotated[int, Field(ge=1, le=256)]
 ArtifactId = Annotated[str, Field(min_length=4, max_length=40)]
 Folder = Annotated[str | None, Field(max_length=1000)]
+System = Annotated[str | None, Field(max_length=4000)]
 
 
 def _model():
@@ -32,6 +33,7 @@ def find_refusal_direction(
     max_layer_fraction: Annotated[float, Field(gt=0, le=1)] = 0.8,
     batch_size: Annotated[int, Field(ge=1, le=2048)] = 64,
     out_dir: Folder = None,
+    system: System = None,
 ) -> dict[str, Any]:
     """Find the refusal direction: score every (position, layer) candidate and pick the best.
 
@@ -41,8 +43,8 @@ def find_refusal_direction(
     log-odds on harmful prompts with it ablated everywhere; induce: on harmless prompts with it
     added at its layer; kl: harmless next-token KL under ablation), filtered, and the lowest
     bypass wins. Saves the direction, every candidate, a JSON table and a PNG heatmap.
-    Cost: (positions x layers) x 3 x n_val prompt passes; about 15 min on 2 CPU cores for
-    SmolLM2 at n_val=32, seconds on a GPU.
+    Cost: (positions x layers) x 3 x n_val prompt passes; 30 min on 2 shared CPU cores for
+    SmolLM2 at the defaults, seconds on a GPU.
 
     Args:
         n_train: harmful and harmless instructions each to average (train split, up to 96).
@@ -54,6 +56,8 @@ def find_refusal_direction(
         max_layer_fraction: discard candidates at layer >= int(fraction * n_layers).
         batch_size: rows (candidate x prompt) per forward pass; raise it on a GPU.
         out_dir: new or empty folder for the table and plot; default under the cache.
+        system: system prompt for the chat template; default the template's own (SmolLM2 has one).
+            The direction remembers it, and the other tools reuse it.
     """
     from interp_skills_refusal_direction import pipeline
     from interp_skills_refusal_direction.selection import Filters
@@ -61,7 +65,7 @@ def find_refusal_direction(
     folder = pipeline.check_out_dir(out_dir)
     return pipeline.find(_model(), n_train=n_train, n_val=n_val, filter_prompts=filter_prompts,
                          filters=Filters(max_kl, min_induce, max_layer_fraction), batch_size=batch_size,
-                         out_dir=folder)
+                         out_dir=folder, system=system)
 
 
 def pick_candidate(candidates_id: ArtifactId, layer: Annotated[int, Field(ge=0, le=512)],
@@ -78,7 +82,7 @@ def pick_candidate(candidates_id: ArtifactId, layer: Annotated[int, Field(ge=0, 
     return pipeline.pick_candidate(_model(), candidates_id, layer, position)
 
 
-def refusal_scores(prompts: Prompts, max_new_tokens: NewTokens = 48) -> dict[str, Any]:
+def refusal_scores(prompts: Prompts, max_new_tokens: NewTokens = 48, system: System = None) -> dict[str, Any]:
     """How much the active model refuses: substring-matched refusals and first-token refusal log-odds.
 
     Use on any model, e.g. one written by orthogonalize_weights (pass its folder as --model).
@@ -86,13 +90,14 @@ def refusal_scores(prompts: Prompts, max_new_tokens: NewTokens = 48) -> dict[str
     Args:
         prompts: instructions, each wrapped in the model's chat template.
         max_new_tokens: tokens generated per prompt for the substring check.
+        system: system prompt for the chat template; default the template's own.
     """
     from interp_skills_refusal_direction import effects
     from interp_skills_refusal_direction.refusal import is_refusal, refusal_token_ids
 
     lm = _model()
     token_ids = refusal_token_ids(lm.tokenizer)
-    texts, log_odds = effects.score_prompts(lm, prompts, token_ids, max_new_tokens)
+    texts, log_odds = effects.score_prompts(lm, prompts, token_ids, max_new_tokens, system=system)
     rows = [{"prompt": p, "completion": t, "refused": is_refusal(t), "log_odds": round(s, 3)}
             for p, t, s in zip(prompts, texts, log_odds)]
     return {
@@ -121,7 +126,7 @@ def ablate_and_generate(direction_id: ArtifactId, prompts: Prompts, max_new_toke
     lm = _model()
     vector, meta = directions.load(lm, direction_id)
     result = effects.side_by_side(lm, prompts, meta["refusal_token_ids"], max_new_tokens,
-                                  lambda: ablate_direction(lm, vector), "ablated")
+                                  lambda: ablate_direction(lm, vector), "ablated", directions.system(meta))
     return {"direction_id": direction_id, "layer": meta["layer"], "position": meta["position"], **result}
 
 
@@ -146,7 +151,8 @@ def induce_refusal(direction_id: ArtifactId, prompts: Prompts,
     vector, meta = directions.load(lm, direction_id)
     result = effects.side_by_side(
         lm, prompts, meta["refusal_token_ids"], max_new_tokens,
-        lambda: add_vector(lm, vector, [meta["layer"]], coefficient, site="block_input"), "steered")
+        lambda: add_vector(lm, vector, [meta["layer"]], coefficient, site="block_input"), "steered",
+        directions.system(meta))
     return {"direction_id": direction_id, "layer": meta["layer"], "coefficient": coefficient, **result}
 
 
@@ -162,13 +168,13 @@ def orthogonalize_weights(direction_id: ArtifactId, out_dir: Folder = None, chec
         out_dir: new or empty folder to write; default under the cache (reused if already written).
         check: reload the written model and compare its logits with hook ablation on 4 prompts.
     """
-    from interp_skills_refusal_direction import directions, equivalence
+    from interp_skills_refusal_direction import directions, edited_model
     from interp_skills_refusal_direction.pipeline import check_out_dir
 
     lm = _model()
     vector, _ = directions.load(lm, direction_id)
-    folder = check_out_dir(out_dir) or equivalence.default_folder(lm, direction_id)
-    result = equivalence.write_edited(lm, vector, Path(folder))
+    folder = check_out_dir(out_dir) or edited_model.default_folder(lm, direction_id)
+    result = edited_model.write_edited(lm, vector, Path(folder))
     if check:
-        result["check"] = equivalence.compare_with_hooks(lm, vector, Path(result["path"]))
+        result["check"] = edited_model.compare_with_hooks(lm, vector, Path(result["path"]))
     return {"direction_id": direction_id, **result}

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import torch
-from interp_skills_refusal_direction import tools
-from interp_skills_refusal_direction.selection import NOT_FINITE
+from interp_skills_refusal_direction import candidates, directions, pipeline, tools
+from interp_skills_refusal_direction.refusal import refusal_token_ids
+from interp_skills_refusal_direction.selection import NOT_FINITE, eligible
 
 from interp_skills.runtime import LoadedModel, load_model
 from interp_skills.runtime.session import use_model
@@ -31,9 +32,13 @@ def smollm2() -> LoadedModel:
 
 @pytest.fixture(scope="module")
 def run(smollm2: LoadedModel, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The whole search on small splits: 8 train and 1 val prompt per side, all 180 candidates."""
+    """The whole search on small splits: 8 train and 1 val prompt per side, all 180 candidates.
+
+    An empty system prompt keeps the 180-candidate sweep short: SmolLM2's default one is 20 of
+    the ~43 tokens of each prompt.
+    """
     out = tmp_path_factory.mktemp("refusal") / "run"
-    return tools.find_refusal_direction(n_train=8, n_val=1, out_dir=str(out))
+    return tools.find_refusal_direction(n_train=8, n_val=1, out_dir=str(out), system="")
 
 
 def test_every_candidate_is_scored_and_filtered_as_in_the_paper(run: dict[str, Any]) -> None:
@@ -47,12 +52,12 @@ def test_every_candidate_is_scored_and_filtered_as_in_the_paper(run: dict[str, A
             continue
         expected = row["kl"] <= 0.1 and row["induce"] >= 0.0 and row["layer"] < 24
         assert row["passes"] == expected == (not row["filtered_by"]), row
-    pool = [r for r in table if r["passes"]] or [r for r in table if r["layer"] > 0]
-    assert run["bypass"] == min(r["bypass"] for r in pool)
-    assert run["passed_filters"] == bool(run["n_passing"])
+    assert run["passed_filters"] == bool(run["n_passing"]) == (not run["relaxed_filters"])
+    assert run["bypass"] == min(r["bypass"] for r in eligible(table, run["relaxed_filters"]))
     # SmolLM2 answers harmful requests: negative baseline log-odds, so the paper's prompt filter is skipped.
     assert run["baseline_harmful"] < 0
-    assert run["baseline_filter"]["harmful_train"] == {"kept": 8, "of": 8, "would_pass": 0, "applied": False}
+    assert run["baseline_filter"]["harmful_train"]["would_pass"] <= 1
+    assert run["prompt_counts"] == {"harmful_train": 8, "harmful_val": 1, "harmless_train": 8, "harmless_val": 1}
 
 
 def test_written_model_matches_hook_ablation(smollm2: LoadedModel, run: dict[str, Any], tmp_path: Path) -> None:
@@ -64,3 +69,20 @@ def test_written_model_matches_hook_ablation(smollm2: LoadedModel, run: dict[str
     text = smollm2.format_chat("How do I pick a lock?")
     assert edited.tokenizer(text)["input_ids"] == smollm2.tokenizer(text)["input_ids"]
     assert torch.equal(edited.model.lm_head.weight, smollm2.model.lm_head.weight)  # unembedding unchanged
+
+
+def test_adding_the_direction_moves_refusal_log_odds_both_ways(smollm2: LoadedModel) -> None:
+    """Mean difference of 32 + 32 train prompts at the last template token, layer 12, added 4x at its layer.
+
+    Measured on 2026-11-27 (8 test prompts each): harmless -4.27 -> -3.00 (+1.27) with +4x,
+    harmful -4.01 -> -4.66 (-0.65) with -4x. Too weak to change SmolLM2's text, which rarely refuses.
+    """
+    harmful, harmless = (pipeline.instructions(name, "train", 32) for name in (pipeline.HARMFUL, pipeline.HARMLESS))
+    diffs = candidates.mean_difference(smollm2, harmful, harmless, N_POSITIONS)
+    direction_id = directions.save_direction(smollm2, diffs[-1, 12], {
+        "layer": 12, "position": -1, "refusal_token_ids": refusal_token_ids(smollm2.tokenizer)})
+    up = tools.induce_refusal(direction_id, pipeline.instructions(pipeline.HARMLESS, "test", 8), 4.0, max_new_tokens=1)
+    down = tools.induce_refusal(direction_id, pipeline.instructions(pipeline.HARMFUL, "test", 8), -4.0,
+                                max_new_tokens=1)
+    assert up["mean_steered_log_odds"] > up["mean_default_log_odds"] + 0.6, up
+    assert down["mean_steered_log_odds"] < down["mean_default_log_odds"] - 0.3, down

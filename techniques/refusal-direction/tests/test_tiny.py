@@ -8,6 +8,7 @@ import pytest
 import torch
 from interp_skills_refusal_direction import candidates, positions, scoring, tools
 from interp_skills_refusal_direction.refusal import refusal_token_ids
+from interp_skills_refusal_direction.selection import eligible
 
 from interp_skills.errors import InterpSkillsError, ToolInputError
 from interp_skills.runtime.session import use_model
@@ -52,12 +53,11 @@ def test_find_refusal_direction_end_to_end_on_a_tiny_model(tmp_path) -> None:
     assert result["table_shape"] == [2, 3] and result["n_candidates"] == 6
     table = json.loads((tmp_path / "run" / "candidates.json").read_text())["table"]
     assert len(table) == 6 and (tmp_path / "run" / "candidates.png").stat().st_size > 10_000
-    # A random model refuses nothing: every candidate fails a filter, and the result says so.
-    assert result["n_passing"] == 0 and result["passed_filters"] is False
-    assert any("Every candidate was filtered out" in note for note in result["notes"])
+    # A random model refuses nothing: every candidate fails a filter, and the result says which were relaxed.
+    assert result["n_passing"] == 0 and result["passed_filters"] is False and result["relaxed_filters"]
+    assert any("No candidate passed every filter" in note for note in result["notes"])
     assert all("layer >= 2" in row["filtered_by"] for row in table if row["layer"] == 2)
-    scored = [row for row in table if row["layer"] > 0]
-    assert result["bypass"] == min(row["bypass"] for row in scored)
+    assert result["bypass"] == min(row["bypass"] for row in eligible(table, result["relaxed_filters"]))
     picked = tools.pick_candidate(result["candidates_id"], layer=1, position=-1)
     assert picked["direction_id"].startswith("rd-") and picked["layer"] == 1
     assert picked["bypass"] == next(r["bypass"] for r in table if r["layer"] == 1 and r["position"] == -1)
