@@ -77,3 +77,18 @@ def _output_hook(hook: ResidualHook) -> Callable[..., Any]:
         return None if replaced is None else (replaced, *output[1:])
 
     return run
+
+
+def resolve_layer(lm: LoadedModel, layer: int | None, default_fraction: float, advice: str) -> int:
+    """A tool's ``layer`` argument: ``None`` picks ``default_fraction`` of the depth; out of range says the fix."""
+    from interp_skills.errors import ToolInputError
+
+    default = round(lm.n_layers * default_fraction)
+    if layer is None:
+        return default
+    if not 0 <= layer < lm.n_layers:
+        raise ToolInputError(
+            f"layer {layer} is out of range: {lm.name} has {lm.n_layers} layers, use 0..{lm.n_layers - 1} "
+            f"({advice}, e.g. {default})"
+        )
+    return layer

@@ -12,6 +12,7 @@ import torch
 
 from interp_skills.errors import ToolInputError
 from interp_skills.runtime import LoadedModel, add_vector, generate
+from interp_skills.runtime.sites import resolve_layer as runtime_resolve_layer
 
 SITE = "block_input"  # the residual stream entering the block: TransformerLens' hook_resid_pre
 MASSIVE = 2.0  # a row this many times the typical residual norm comes from a massive-activation token
@@ -67,14 +68,7 @@ class Steering:
 
 
 def resolve_layer(lm: LoadedModel, layer: int | None, default_depth: float) -> int:
-    if layer is None:
-        return round(lm.n_layers * default_depth)
-    if not 0 <= layer < lm.n_layers:
-        raise ToolInputError(
-            f"layer {layer} is out of range: {lm.name} has {lm.n_layers} layers, use 0..{lm.n_layers - 1} "
-            f"(about a third of the depth, {round(lm.n_layers * default_depth)} here, is a good start)"
-        )
-    return layer
+    return runtime_resolve_layer(lm, layer, default_depth, "about a third of the depth is a good start")
 
 
 def front_ids(lm: LoadedModel, chat: bool) -> list[int]:

@@ -20,6 +20,7 @@ from interp_skills.errors import ToolInputError
 from interp_skills.paths import cache_dir
 from interp_skills.runtime import LoadedModel, load_artifact
 from interp_skills.runtime.errors import ArtifactNotFoundError
+from interp_skills.runtime.sites import resolve_layer as runtime_resolve_layer
 from interp_skills_sae_latent_search import activations, entities
 from interp_skills_sae_latent_search.sae import measure_quality, save_sae
 from interp_skills_sae_latent_search.training import TrainSettings, train_topk
@@ -31,14 +32,7 @@ EVAL_EVERY = 10  # every tenth prompt is held out for the quality numbers
 
 
 def resolve_layer(lm: LoadedModel, layer: int | None) -> int:
-    if layer is None:
-        return int(lm.n_layers * DEFAULT_DEPTH)
-    if not 0 <= layer < lm.n_layers:
-        raise ToolInputError(
-            f"layer {layer} is out of range: {lm.name} has {lm.n_layers} layers, use 0..{lm.n_layers - 1} "
-            f"(middle layers, e.g. {int(lm.n_layers * DEFAULT_DEPTH)}, hold the most abstract latents)"
-        )
-    return layer
+    return runtime_resolve_layer(lm, layer, DEFAULT_DEPTH, "middle layers hold the most abstract latents")
 
 
 def corpus(lm: LoadedModel, texts: list[str] | None, n_tokens: int, seed: int) -> list[str]:

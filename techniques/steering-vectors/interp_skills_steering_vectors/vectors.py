@@ -19,6 +19,7 @@ from interp_skills.runtime import (
     load_artifact,
     save_artifact,
 )
+from interp_skills.runtime.sites import resolve_layer as runtime_resolve_layer
 
 SITE = "block_output"
 DEFAULT_DEPTH = 0.3  # fraction of depth used when no layer is given (layer 9 of 30 on SmolLM2)
@@ -56,14 +57,7 @@ class SteeringVector:
 
 
 def resolve_layer(lm: LoadedModel, layer: int | None) -> int:
-    if layer is None:
-        return int(lm.n_layers * DEFAULT_DEPTH)
-    if not 0 <= layer < lm.n_layers:
-        raise ToolInputError(
-            f"layer {layer} is out of range: {lm.name} has {lm.n_layers} layers, use 0..{lm.n_layers - 1} "
-            f"(a third to a half of the depth, e.g. {int(lm.n_layers * DEFAULT_DEPTH)}, usually steers best)"
-        )
-    return layer
+    return runtime_resolve_layer(lm, layer, DEFAULT_DEPTH, "a third to a half of the depth usually steers best")
 
 
 def build(lm: LoadedModel, positive: list[str], negative: list[str], layer: int | None) -> tuple[str, SteeringVector]:
