@@ -2,7 +2,8 @@
 
 Usage: ``python benchmarks/run.py [--wait-idle SECONDS]`` from the repository root, in the
 project's venv. ``--wait-idle`` first waits, up to SECONDS, until other processes use less than
-``IDLE_CORES`` of CPU, so they do not distort the timings.
+``IDLE_CORES`` of CPU, so they do not distort the timings. ``--only capture,steering`` reruns
+just those benchmarks and replaces their entries in an existing ``results.json``.
 
 Writes ``benchmarks/results.json`` (machine info, load averages, every run, medians, targets,
 pass/fail), ``benchmarks/RESULTS.md`` (the same as tables) and refreshes the results summary
@@ -126,6 +127,7 @@ def run_benchmark(script: str) -> dict[str, Any]:
         }
     result.update(
         script=f"benchmarks/{script}",
+        date_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         elapsed_s=round(elapsed, 1),
         loadavg_before=before,
         loadavg_after=load_average(),
@@ -169,6 +171,8 @@ def summary_table(report: dict[str, Any]) -> list[str]:
         f"{m['python']}. Load average (1/5/15 min) before {report['loadavg_before']}, after "
         f"{report['loadavg_after']}; total {report['total_s']:.0f} s.",
     ]
+    for rerun in report.get("reruns", []):
+        rows += ["", f"Rerun alone with `--only` at {rerun['date_utc']}: {', '.join(rerun['benchmarks'])}."]
     if report.get("busy_warning"):
         rows += ["", f"**Warning:** {report['busy_warning']}"]
     return rows
@@ -237,17 +241,31 @@ def wait_idle(limit_s: float) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS", help="first wait for a quiet machine")
-    wait_idle(parser.parse_args().wait_idle)
-    report: dict[str, Any] = {"machine": machine_info(), "loadavg_before": load_average()}
+    parser.add_argument("--only", default="", metavar="NAMES", help="rerun only these (e.g. capture,steering)")
+    args = parser.parse_args()
+    names = {name: f"bench_{name}.py" for name in args.only.split(",") if name}
+    unknown = set(names.values()) - set(BENCHMARKS)
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) {sorted(unknown)}; choose from {BENCHMARKS}")
+    wait_idle(args.wait_idle)
+    if names:
+        report = json.loads((HERE / "results.json").read_text())
+        report.setdefault("reruns", []).append(
+            {"date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"), "benchmarks": sorted(names)}
+        )
+    else:
+        report = {"machine": machine_info(), "loadavg_before": load_average(), "benchmarks": []}
     start = time.perf_counter()
-    report["benchmarks"] = []
-    for script in BENCHMARKS:
+    results = {r["script"]: r for r in report["benchmarks"]}
+    for script in names.values() or BENCHMARKS:
         print(f"running {script} ...", flush=True)
         result = run_benchmark(script)
-        report["benchmarks"].append(result)
+        results[result["script"]] = result
         print(f"  {verdict(result)}: {result.get('summary', '')} ({result['elapsed_s']} s)", flush=True)
-    report["total_s"] = round(time.perf_counter() - start, 1)
-    report["loadavg_after"] = load_average()
+    report["benchmarks"] = [results[f"benchmarks/{s}"] for s in BENCHMARKS if f"benchmarks/{s}" in results]
+    if not names:
+        report["total_s"] = round(time.perf_counter() - start, 1)
+        report["loadavg_after"] = load_average()
     report["busy_warning"] = busy_warning(report)
     (HERE / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     (HERE / "RESULTS.md").write_text(markdown(report))
