@@ -295,6 +295,55 @@ def registry_build(
 
 
 @app.command()
+def replicate(
+    pack: Annotated[str, typer.Argument(help="paper pack name (see `interp-skills list`)")],
+    model: Annotated[Optional[str], typer.Option(help="model alias, Hugging Face id or path; default: the pack's")
+                     ] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="run folder; default runs/<pack>-<model>. An "
+                                                    "existing run folder with the same options is resumed")] = None,
+    backend: Annotated[str, typer.Option(help="local, or modal (the whole pipeline on a Modal GPU)")] = "local",
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="pack setting KEY=VALUE (repeat)")] = None,
+    seed: Annotated[int, typer.Option(help="random seed (stage i uses seed*1000+i)")] = 0,
+    judge: Annotated[Optional[str], typer.Option(help="Anthropic model for the LLM judge (needs ANTHROPIC_API_KEY)")
+                     ] = None,
+    gpu: Annotated[Optional[str], typer.Option(help="with --backend modal: GPU type, e.g. A10G, H100!")] = None,
+    dry_run: Annotated[bool, typer.Option(help="with --backend modal: print the plan and cost, start nothing")] = False,
+) -> None:
+    """Replicate a paper: run the pack's stages (checkpointed), then write metrics, figure, report and verdict."""
+    from interp_skills.runs import RichReporter, find_pack, parse_settings
+    from interp_skills.runs import replicate as run_pack
+
+    if backend not in ("local", "modal"):
+        fail(f"unknown backend {backend!r}; use local or modal")
+    if (dry_run or gpu) and backend != "modal":
+        fail("--dry-run and --gpu plan a remote run; use them with --backend modal")
+    try:
+        paper = find_pack(pack)
+        if backend == "modal":
+            from interp_skills.backends import modal as modal_backend
+            from interp_skills.runs.replicate import default_out
+
+            if dry_run:
+                print(modal_backend.replicate_dry_run(paper, model, gpu))
+                return
+            knobs = parse_settings(paper, set_ or []).model_dump(mode="json")
+            run_dir = out_dir or default_out(paper, model or paper.environment.modal_model)
+            run_dir.mkdir(parents=True, exist_ok=True)
+            modal_backend.replicate_on_modal(paper, model=model, run_dir=run_dir, settings=knobs, seed=seed, gpu=gpu)
+            from interp_skills.rating import rate_run
+
+            summary = rate_run(run_dir, paper.claims, judge, rubric=paper.rubric).summary
+        else:
+            result = run_pack(paper, model=model, out=out_dir, settings=set_ or [], seed=seed, judge=judge,
+                              reporter=RichReporter())
+            run_dir, summary = Path(result["run_dir"]), result["verdict"]["summary"]
+    except InterpSkillsError as exc:
+        fail(str(exc))
+    out.print(summary, highlight=False)
+    out.print(f"run folder: {run_dir} (read {run_dir / 'report.md'})", highlight=False)
+
+
+@app.command()
 def rate(
     run_dir: Annotated[Path, typer.Argument(help="a run folder (config.json, metrics.json, report.md, ...)")],
     judge: Annotated[Optional[str], typer.Option(help="Anthropic model for the LLM judge (needs ANTHROPIC_API_KEY)")

@@ -97,6 +97,9 @@ class Registry:
     def technique(self, name: str) -> Technique:
         return self.get("technique", name)
 
+    def paper(self, name: str) -> PaperPack:
+        return self.get("paper", name)
+
 
 def _allowed_distributions() -> set[str] | None:
     raw = os.environ.get("INTERP_SKILLS_LOAD_PLUGINS")

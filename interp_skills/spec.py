@@ -23,7 +23,8 @@ from pydantic import (
     field_validator,
 )
 
-from interp_skills.errors import ToolInputError
+from interp_skills.errors import ToolInputError, UnknownNameError
+from interp_skills.rating.claims import Claim
 
 NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 TOOL_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -190,8 +191,6 @@ class Technique(BaseModel):
         for tool in self.tools:
             if tool.name == name:
                 return tool
-        from interp_skills.errors import UnknownNameError
-
         raise UnknownNameError(
             f"technique {self.name!r} has no tool {name!r}; its tools are: "
             + ", ".join(t.name for t in self.tools)
@@ -229,12 +228,75 @@ class Backend(BaseModel):
     plugin_version: str = ""
 
 
+class Environment(BaseModel):
+    """Where a pack runs: the local default, and the paper-scale setting for Modal."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    local_model: str = Field("default", description="model for a local run ('default' = the embedded SmolLM2)")
+    paper_models: list[str] = Field(default_factory=list, description="the models the paper reports")
+    modal_model: str = Field(description="the model a --backend modal run uses unless --model says otherwise")
+    modal_gpu: str = Field("A10G", description="Modal GPU type for modal_model")
+    datasets: list[str] = Field(default_factory=list, description="datasets the pipeline reads (ours or public)")
+    notes: str = ""
+
+
+class Stage(BaseModel):
+    """One checkpointed step of a pack's reference pipeline.
+
+    ``run(ctx)`` gets a :class:`interp_skills.runs.StageContext` and returns a JSON-ready dict,
+    saved as ``stages/<name>.json``; a resumed run reads it back instead of running the stage.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: Annotated[str, Field(pattern=TOOL_NAME_PATTERN)]
+    title: str
+    run: Callable[[Any], dict[str, Any]] = Field(exclude=True, repr=False)
+    pause: bool = Field(False, description="an agent run with --checkpoint ask stops for a person after this stage")
+
+
 class PaperPack(BaseModel):
-    """A paper-replication pack: which techniques reproduce which paper."""
+    """A paper-replication pack: techniques, environment, claims, a staged pipeline, a rubric and a task.
+
+    After the stages, ``metrics(results)`` turns the stage results (name -> dict) into
+    metrics.json, ``figure(results, metrics, path)`` redraws the paper's figure as a PNG and
+    ``report(results, metrics)`` writes the pack's sections of report.md.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     name: SkillName
     title: str
     citation: str
+    summary: str = ""
     techniques: list[str] = Field(min_length=1)
+    environment: Environment
+    claims: list[Claim] = Field(min_length=1)
+    rubric: str = Field("replication", description="built-in rubric name or path to a rubric TOML")
+    task: str = Field(min_length=1, description="the task prompt an agent gets for this pack")
+    stages: list[Stage] = Field(min_length=1)
+    settings: type[BaseModel] = Field(exclude=True, repr=False, description="pydantic model of the pipeline's knobs")
+    metrics: Callable[[dict[str, dict[str, Any]]], dict[str, Any]] = Field(exclude=True, repr=False)
+    figure: Callable[[dict[str, dict[str, Any]], dict[str, Any], Any], None] = Field(exclude=True, repr=False)
+    report: Callable[[dict[str, dict[str, Any]], dict[str, Any]], str] = Field(exclude=True, repr=False)
+    figure_name: str = Field("figure.png", pattern=r"^[\w.-]+\.png$")
+    version: str = "0.1.0"
     plugin: str = ""
     plugin_version: str = ""
+
+    @field_validator("stages")
+    @classmethod
+    def _unique_stages(cls, stages: list[Stage]) -> list[Stage]:
+        names = [s.name for s in stages]
+        if len(set(names)) != len(names):
+            raise ValueError(f"stage names must be unique, got {names}")
+        return stages
+
+    def stage(self, name: str) -> Stage:
+        """The stage called ``name``."""
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise UnknownNameError(f"pack {self.name!r} has no stage {name!r}; its stages are: "
+                               + ", ".join(s.name for s in self.stages))

