@@ -29,6 +29,9 @@ app.add_typer(modal_app, name="modal")
 registry_app = typer.Typer(help="The plugin catalogue's generated files (directory page, marketplace).",
                            no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
+agent_app = typer.Typer(help="Hand a paper pack to an AI agent (Claude Code or an API loop) and rate its run.",
+                        no_args_is_help=True)
+app.add_typer(agent_app, name="agent")
 out = Console()
 err = Console(stderr=True)
 
@@ -376,6 +379,107 @@ def doctor() -> None:
         failures += not check.ok
     if failures:
         fail(f"{failures} check(s) failed")
+
+
+_AGENT_HELP = {
+    "agent": "claude-code (Claude Code headless) or api (a plain Anthropic tool-use loop)",
+    "model": "the agent's model (Anthropic id; Claude Code also takes sonnet/opus); default: the agent's",
+    "max_turns": "stop after this many model responses",
+    "budget_usd": "stop once the run has spent this many US dollars",
+    "no_budget": "no spending limit (the turn and time limits still apply)",
+    "timeout": "stop after this many seconds of wall clock",
+    "interp_model": "the model the techniques run on; default: the pack's local model",
+    "judge": "Anthropic model for the LLM judge of the run (needs ANTHROPIC_API_KEY); default: claims only",
+}
+
+
+def _agent_options(fmt: str, agent: str, model: Optional[str], max_turns: int, budget_usd: float, no_budget: bool,
+                   timeout: float, checkpoint: str, interp_model: Optional[str], judge: Optional[str]):
+    from pydantic import ValidationError
+
+    from interp_skills.agents import AgentRunOptions, Limits
+
+    try:
+        limits = Limits(max_turns=max_turns, budget_usd=None if no_budget else budget_usd, timeout_s=timeout)
+    except ValidationError as exc:
+        fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    return AgentRunOptions(format=fmt, agent=agent, model=model, limits=limits, checkpoint=checkpoint,
+                           interp_model=interp_model, judge=judge)
+
+
+def _ask_person(stage: str, summary: str) -> str:
+    out.rule(f"checkpoint after stage {stage}")
+    out.print(summary, highlight=False)
+    return typer.prompt("Your reply to the agent (Enter: carry on as planned)", default="", show_default=False)
+
+
+@agent_app.command("run")
+def agent_run(
+    pack: Annotated[str, typer.Argument(help="paper pack name (see `interp-skills list`)")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="how the agent gets the techniques: skill, mcp, prompt "
+                                     "or notebook")],
+    agent: Annotated[str, typer.Option(help=_AGENT_HELP["agent"])] = "claude-code",
+    model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["model"])] = None,
+    max_turns: Annotated[int, typer.Option(help=_AGENT_HELP["max_turns"])] = 40,
+    budget_usd: Annotated[float, typer.Option(help=_AGENT_HELP["budget_usd"])] = 5.0,
+    no_budget: Annotated[bool, typer.Option("--no-budget", help=_AGENT_HELP["no_budget"])] = False,
+    timeout: Annotated[float, typer.Option(help=_AGENT_HELP["timeout"])] = 3600,
+    checkpoint: Annotated[str, typer.Option(help="none, or ask: pause at the pack's checkpoints for your reply")
+                          ] = "none",
+    interp_model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["interp_model"])] = None,
+    judge: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["judge"])] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="new run folder; default runs/agent-<pack>-...")
+                       ] = None,
+) -> None:
+    """Run an agent on a paper pack; writes a run folder with transcript, results and verdict.
+
+    Exit code 0 when the agent finished, 3 when a limit stopped it or it ended without results.
+    """
+    from interp_skills.agents import describe, run_agent
+
+    options = _agent_options(fmt, agent, model, max_turns, budget_usd, no_budget, timeout, checkpoint,
+                             interp_model, judge)
+    try:
+        run = run_agent(pack, options, out=out_dir, ask=_ask_person)
+    except InterpSkillsError as exc:
+        fail(str(exc))
+    out.print(describe(run), highlight=False)
+    out.print(f"run folder: {run.run_dir} (transcript.md, report.md, verdict.json)", highlight=False)
+    raise typer.Exit(0 if run.outcome.stop == "done" else 3)
+
+
+@agent_app.command("compare")
+def agent_compare(
+    pack: Annotated[str, typer.Argument(help="paper pack name (see `interp-skills list`)")],
+    formats: Annotated[str, typer.Option(help="comma-separated formats to compare")] = "skill,mcp,prompt",
+    repeats: Annotated[int, typer.Option(min=1, help="runs per format")] = 1,
+    agent: Annotated[str, typer.Option(help=_AGENT_HELP["agent"])] = "claude-code",
+    model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["model"])] = None,
+    max_turns: Annotated[int, typer.Option(help=_AGENT_HELP["max_turns"])] = 40,
+    budget_usd: Annotated[float, typer.Option(help=_AGENT_HELP["budget_usd"] + " (per run)")] = 5.0,
+    no_budget: Annotated[bool, typer.Option("--no-budget", help=_AGENT_HELP["no_budget"])] = False,
+    timeout: Annotated[float, typer.Option(help=_AGENT_HELP["timeout"] + " (per run)")] = 3600,
+    interp_model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["interp_model"])] = None,
+    judge: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["judge"])] = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="new folder; default runs/compare-<pack>-...")
+                       ] = None,
+) -> None:
+    """Run the pack once per format (and repeat); print and save a table and a plot."""
+    from interp_skills.agents.compare import COLUMNS, compare, parse_formats, table_rows
+
+    try:
+        chosen = parse_formats(formats)
+        options = _agent_options(chosen[0], agent, model, max_turns, budget_usd, no_budget, timeout, "none",
+                                 interp_model, judge)
+        result = compare(pack, chosen, options, repeats=repeats, out=out_dir)
+    except InterpSkillsError as exc:
+        fail(str(exc))
+    table = Table(*COLUMNS, title=f"{pack}: {agent}")
+    for cells in table_rows(result.summary):
+        table.add_row(*cells)
+    out.print(table)
+    saved = ["compare.json", "compare.md"] + (["compare.png"] if result.plot else [])
+    out.print(f"saved in {result.out}: {', '.join(saved)}", highlight=False)
 
 
 def main() -> None:

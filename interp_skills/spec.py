@@ -254,6 +254,8 @@ class Stage(BaseModel):
     title: str
     run: Callable[[Any], dict[str, Any]] = Field(exclude=True, repr=False)
     pause: bool = Field(False, description="an agent run with --checkpoint ask stops for a person after this stage")
+    checkpoint: bool = Field(True, description="False: run again on resume (a stage that keeps its own cache, "
+                                               "e.g. judge calls that were skipped for want of an API key)")
 
 
 class PaperPack(BaseModel):

@@ -304,6 +304,26 @@ def test_backend_forwards_tools_and_brings_run_folders_back(registry: Registry, 
         modal_backend.write_run_folder({"../x": b""}, tmp_path / "run")
 
 
+def test_replicate_on_modal_brings_back_the_whole_run_folder(registry: Registry, tmp_path: Path) -> None:
+    from interp_skills.runs import LogReporter, replicate
+
+    pack = registry.paper("toy-pack")
+    control_plane = LocalControlPlane()
+    result = modal_backend.replicate_on_modal(pack, model=None, run_dir=tmp_path / "remote", settings={"items": 2},
+                                              seed=0, connector=control_plane)
+    remote = tmp_path / "remote"
+    assert result["run_dir"] != str(remote)  # it ran in the container's own folder ...
+    assert {p.name for p in remote.iterdir()} >= {"config.json", "metrics.json", "report.md", "toy.png",
+                                                 "claims.json", "verdict.json", "stages"}  # ... and came back whole
+    config = json.loads((remote / "config.json").read_text())
+    assert config["backend"] == "modal" and config["model"] == "tiny-llama"
+    assert modal_backend.pack_package(pack) in control_plane.apps[0].recipe.local_packages
+    local = replicate(pack, out=tmp_path / "local", settings={"items": 2}, reporter=LogReporter())
+    assert json.loads((remote / "metrics.json").read_text()) == json.loads(
+        (Path(local["run_dir"]) / "metrics.json").read_text())
+    assert json.loads((remote / "verdict.json").read_text()) == local["verdict"]
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

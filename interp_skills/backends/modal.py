@@ -270,12 +270,12 @@ def replicate_dry_run(pack: PaperPack, model: str | None = None, gpu: str | None
 
 
 def replicate_on_modal(pack: PaperPack, *, model: str | None, run_dir: Path, settings: dict[str, Any], seed: int,
-                       gpu: str | None = None) -> dict[str, Any]:
+                       gpu: str | None = None, connector: Connector = connect) -> dict[str, Any]:
     """Run the whole pack in one Modal container; its run folder is written into ``run_dir`` here."""
     from interp_skills.backends.modal_env import ModalSettings
 
     model = model or pack.environment.modal_model
-    backend = ModalBackend(ModalSettings.from_env(gpu=gpu or pack.environment.modal_gpu))
+    backend = ModalBackend(ModalSettings.from_env(gpu=gpu or pack.environment.modal_gpu), connector=connector)
     try:
         return backend.run_pipeline("interp_skills.runs.replicate:run_remote",
                                     {"pack": pack.name, "model": model, "settings": settings, "seed": seed},

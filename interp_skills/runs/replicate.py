@@ -112,7 +112,7 @@ def replicate(
     timings: list[dict[str, Any]] = []
     try:
         for index, stage in enumerate(pack.stages):
-            saved = folder.finished(stage.name)
+            saved = folder.finished(stage.name) if stage.checkpoint else None
             reporter.stage_started(index, len(pack.stages), stage.title, saved is not None)
             if saved is None:
                 seed_everything(seed * 1000 + index)

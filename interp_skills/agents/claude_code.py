@@ -1,0 +1,209 @@
+"""``--agent claude-code``: Claude Code run headless (``claude -p``) in an isolated workspace.
+
+The CLI gets its own config folder (``CLAUDE_CONFIG_DIR`` in a temp folder, deleted after
+the run), an explicit MCP config with ``--strict-mcp-config``, the built-in tools the
+format needs (``--tools``), the tool calls it may make without asking (``--allowedTools``
+with ``--permission-mode dontAsk``: anything else is refused), ``--max-turns`` and
+``--max-budget-usd``. Its ``stream-json`` events go to the transcript as they arrive. At a
+checkpoint the session is resumed (``--resume``) with the person's reply.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import interp_skills
+from interp_skills.agents.outcome import AgentError, AgentOutcome, Asker, Limits, Tally, results_written
+from interp_skills.agents.task import checkpoint_stage
+from interp_skills.agents.transcript import Transcript
+from interp_skills.agents.workspace import MCP_SERVER, NOTEBOOK_SERVER, Workspace
+from interp_skills.rating.anthropic_api import redact
+
+INSTALL_HINT = ("install it with `npm install -g @anthropic-ai/claude-code` (or `npm install --prefix .tools "
+                "@anthropic-ai/claude-code`), or set CLAUDE_BIN to the `claude` executable")
+COST_SOURCE = "Claude Code's total_cost_usd"
+FILE_TOOLS = ["Read", "Write", "Edit", "Glob", "Grep"]
+MCP_RESOURCE_TOOLS = ["ListMcpResourcesTool", "ReadMcpResourceTool"]
+
+
+def find_claude() -> str:
+    """The Claude Code CLI: $CLAUDE_BIN, then ``.tools/node_modules/.bin/claude`` (here or in the source tree), PATH."""
+    configured = os.environ.get("CLAUDE_BIN")
+    if configured:
+        if not (Path(configured).is_file() and os.access(configured, os.X_OK)):
+            raise AgentError(f"CLAUDE_BIN={configured} is not an executable file; {INSTALL_HINT}")
+        return configured
+    for base in (Path.cwd(), Path(interp_skills.__file__).resolve().parents[1]):
+        local = base / ".tools" / "node_modules" / ".bin" / "claude"
+        if local.exists():
+            return str(local)
+    found = shutil.which("claude")
+    if found:
+        return found
+    raise AgentError(f"Claude Code's CLI (`claude`) was not found; {INSTALL_HINT}")
+
+
+def tool_permissions(ws: Workspace) -> tuple[list[str], list[str]]:
+    """(built-in tools the agent sees, tool calls allowed without asking) for the workspace's format."""
+    if ws.format == "skill":
+        return [*FILE_TOOLS, "Skill", "Bash"], [*FILE_TOOLS, "Skill", "Bash(python *)", "Bash(python3 *)"]
+    if ws.format == "prompt":
+        return [*FILE_TOOLS, "Bash"], [*FILE_TOOLS, "Bash(interp-skills *)"]
+    server = MCP_SERVER if ws.format == "mcp" else NOTEBOOK_SERVER
+    return [*FILE_TOOLS, *MCP_RESOURCE_TOOLS], [*FILE_TOOLS, *MCP_RESOURCE_TOOLS, f"mcp__{server}__*"]
+
+
+def command(claude: str, ws: Workspace, prompt: str, *, model: str | None, turns_left: int,
+            budget_left: float | None, mcp_config: Path, resume: str | None, persist: bool) -> list[str]:
+    """The ``claude -p`` command line for one segment of the run."""
+    tools, allowed = tool_permissions(ws)
+    cmd = [claude, "-p", prompt, "--output-format", "stream-json", "--verbose",
+           "--permission-mode", "dontAsk", "--tools", ",".join(tools), "--allowedTools", ",".join(allowed),
+           "--max-turns", str(turns_left), "--mcp-config", str(mcp_config), "--strict-mcp-config"]
+    if model:
+        cmd += ["--model", model]
+    if budget_left is not None:
+        cmd += ["--max-budget-usd", f"{budget_left:.4f}"]
+    if ws.system_append:
+        cmd += ["--append-system-prompt", ws.system_append]
+    if resume:
+        cmd += ["--resume", resume]
+    if not persist:
+        cmd.append("--no-session-persistence")
+    return cmd
+
+
+def agent_env(config_dir: Path) -> dict[str, str]:
+    """Our environment plus an isolated config folder, no telemetry, and this Python's scripts first on PATH."""
+    env = dict(os.environ)
+    env.pop("CLAUDECODE", None)  # set when called from inside a Claude Code session
+    env["CLAUDE_CONFIG_DIR"] = str(config_dir)
+    env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+class _Segment:
+    """One ``claude -p`` process: its events, read line by line into the transcript."""
+
+    def __init__(self, cmd: list[str], ws: Workspace, env: dict[str, str], transcript: Transcript,
+                 tally: Tally, deadline: float, stderr_path: Path) -> None:
+        self.result: dict[str, Any] | None = None
+        self.init: dict[str, Any] | None = None
+        self.timed_out = False
+        self.responses: set[str] = set()  # one model response (a turn) can arrive as several events
+        with open(stderr_path, "w", encoding="utf-8") as stderr:
+            proc = subprocess.Popen(cmd, cwd=ws.root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=stderr, text=True, start_new_session=True)
+            timer = threading.Timer(max(deadline - time.monotonic(), 0.1), self._kill, args=(proc,))
+            timer.start()
+            try:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    self._read(line, transcript, tally)
+                proc.wait()
+            finally:
+                timer.cancel()
+                if proc.poll() is None:
+                    self._kill(proc)
+        self.returncode = proc.returncode
+        self.stderr = stderr_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+
+    def _kill(self, proc: subprocess.Popen[str]) -> None:
+        self.timed_out = True
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)  # the CLI and the MCP servers it started
+        except ProcessLookupError:
+            pass
+
+    def _read(self, line: str, transcript: Transcript, tally: Tally) -> None:
+        try:
+            event = json.loads(line)
+        except ValueError:
+            if line.strip():
+                transcript.harness("output", text=line.strip()[:2000])
+            return
+        event = transcript.add(event)
+        kind = event.get("type")
+        if kind == "system" and event.get("subtype") == "init":
+            self.init = event
+        elif kind == "assistant":
+            self.responses.add(event.get("message", {}).get("id", ""))
+            for block in event.get("message", {}).get("content", []):
+                if block.get("type") == "tool_use":
+                    tally.tools[block.get("name", "?")] += 1
+        elif kind == "result":
+            self.result = event
+
+
+def run_claude_code(ws: Workspace, task: str, *, model: str | None, limits: Limits, transcript: Transcript,
+                    checkpoint: str, ask: Asker | None) -> AgentOutcome:
+    """Run Claude Code on ``task`` in ``ws`` until it is done, a limit stops it, or it fails."""
+    claude = find_claude()
+    tally = Tally()
+    deadline = time.monotonic() + limits.timeout_s
+    sessions: list[str] = []
+    init: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="interp-skills-claude-") as tmp:
+        config_dir = Path(tmp) / "config"
+        config_dir.mkdir()
+        mcp_config = Path(tmp) / "mcp.json"
+        mcp_config.write_text(json.dumps({"mcpServers": ws.mcp_servers}), encoding="utf-8")
+        env = agent_env(config_dir)
+        prompt, resume = task, None
+        while True:
+            budget_left = None if limits.budget_usd is None else max(limits.budget_usd - tally.cost, 0.0001)
+            cmd = command(claude, ws, prompt, model=model, turns_left=limits.max_turns - tally.turns,
+                          budget_left=budget_left, mcp_config=mcp_config, resume=resume,
+                          persist=checkpoint == "ask")
+            segment = _Segment(cmd, ws, env, transcript, tally, deadline, Path(tmp) / "stderr.txt")
+            init = segment.init or init
+            tally.turns += len(segment.responses)  # Claude Code's num_turns counts one more at the turn limit
+            facts = {"mcp_servers": [{"name": s.get("name", ""), "status": s.get("status", "")}
+                                     for s in init.get("mcp_servers", [])],
+                     "skills_found": [s for s in ws.skills if s in init.get("skills", [])], "sessions": sessions}
+
+            def end(stop: str, detail: str) -> AgentOutcome:
+                return tally.outcome(stop, redact(detail, transcript.secrets), COST_SOURCE, **facts)  # type: ignore[arg-type]
+
+            result = segment.result
+            if result is None:
+                if segment.timed_out:
+                    return end("timeout", f"stopped after {limits.timeout_s:g} s of wall clock")
+                return end("error", f"claude exited with code {segment.returncode} and no result event; "
+                                    f"stderr: {segment.stderr.strip() or '(empty)'}")
+            tally.cost += float(result.get("total_cost_usd") or 0.0)
+            if result.get("session_id"):
+                sessions.append(result["session_id"])
+            subtype = result.get("subtype", "")
+            if subtype == "error_max_turns":
+                return end("turn_limit", f"{tally.turns} turns reached the limit of {limits.max_turns}")
+            if subtype == "error_max_budget_usd":
+                return end("budget_limit", f"${tally.cost:.4f} spent; the limit is ${limits.budget_usd:g}")
+            if subtype != "success" or result.get("is_error"):
+                errors = "; ".join(map(str, result.get("errors", []))) or str(result.get("result", ""))[:500]
+                return end("error", f"Claude Code ended with {subtype or 'an error'}: {errors}")
+            stage = checkpoint_stage(str(result.get("result", "")))
+            if checkpoint == "ask" and ask is not None and stage and stage not in tally.checkpoints:
+                tally.checkpoints.append(stage)
+                transcript.harness("checkpoint", stage=stage, summary=str(result.get("result", "")))
+                prompt = ask(stage, str(result.get("result", ""))).strip() or "Carry on as you planned."
+                transcript.harness("person", text=prompt)
+                resume = result.get("session_id")
+                if tally.turns >= limits.max_turns:
+                    return end("turn_limit", f"{tally.turns} turns reached the limit of {limits.max_turns}")
+                continue
+            missing = results_written(ws.root)
+            if missing:
+                return end("no_results", f"the agent ended its turn with results {missing}")
+            return end("done", "metrics.json and report.md written; the agent ended its turn")

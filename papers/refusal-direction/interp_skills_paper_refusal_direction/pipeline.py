@@ -1,0 +1,177 @@
+"""The reference pipeline as checkpointed stages: organism, baseline, direction, ablation, actadd, judge."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from contextlib import nullcontext
+from typing import Any
+
+import torch
+from interp_skills_refusal_direction.directions import load as load_direction
+from interp_skills_refusal_direction.pipeline import HARMFUL, HARMLESS, find, instructions
+from interp_skills_refusal_direction.refusal import is_refusal
+from interp_skills_refusal_direction.selection import Filters
+
+from interp_skills.fileio import write_json
+from interp_skills.runs import StageContext
+from interp_skills.runtime import LoadedModel, ablate_direction, add_vector, generate
+from interp_skills.runtime.metrics import distinct_word_ratio
+from interp_skills.runtime.models import DEFAULT_MODEL, canonical_spec
+from interp_skills_paper_refusal_direction import organism, safety
+
+SHOWN = 4  # example completions kept in each stage result (all of them are in the stage's files)
+
+
+def _run_model(ctx: StageContext) -> LoadedModel:
+    """The organism if one was built, else the run's model."""
+    made = ctx.results["organism"]
+    return ctx.model(made["path"] if made["used"] else None)
+
+
+def _held_out(ctx: StageContext) -> tuple[list[str], list[str]]:
+    n = ctx.settings.n_test
+    return instructions(HARMFUL, "test", n), instructions(HARMLESS, "test", n)
+
+
+def _completions(ctx: StageContext, lm: LoadedModel, prompts: list[str], label: str,
+                 intervention: Any = nullcontext) -> dict[str, Any]:
+    """Greedy completions under ``intervention``: refusal score, per-completion distinct-word ratio, examples."""
+    texts: list[str] = []
+    batch = ctx.settings.batch_size
+    with intervention():
+        for start in ctx.track(range(0, len(prompts), batch), f"generate: {label}",
+                               -(-len(prompts) // batch)):
+            texts += generate(lm, prompts[start: start + batch], max_new_tokens=ctx.settings.max_new_tokens,
+                              batch_size=batch)
+    refused = [is_refusal(t) for t in texts]
+    rows = [{"prompt": p, "completion": t, "refused": r} for p, t, r in zip(prompts, texts, refused)]
+    _write(ctx, f"{label}.json", rows)
+    return {
+        "refusal_score": round(sum(refused) / len(refused), 4),
+        "refused": sum(refused), "n": len(refused),
+        "distinct_word_ratio": round(statistics.fmean(distinct_word_ratio([t]) for t in texts), 4),
+        "examples": rows[:SHOWN],
+    }
+
+
+def _write(ctx: StageContext, name: str, data: Any) -> None:
+    write_json(ctx.files / name, data)
+
+
+def _rows(ctx: StageContext, stage: str, name: str) -> list[dict[str, Any]]:
+    """Completions an earlier stage wrote (``stages/<stage>/<name>.json``)."""
+    return json.loads((ctx.folder.stage_dir(stage) / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def completion_cross_entropy(lm: LoadedModel, prompts: list[str], completions: list[str], intervention: Any,
+                             batch_size: int) -> float:
+    """Mean cross-entropy (nats per token) of ``completions`` after their chat prompts, under ``intervention``."""
+    tok = lm.tokenizer
+    rows = []
+    for prompt, completion in zip(prompts, completions):
+        head = tok(lm.format_chat(prompt), add_special_tokens=False)["input_ids"]
+        tail = tok(completion, add_special_tokens=False)["input_ids"]
+        if tail:
+            rows.append((head + tail, len(head)))
+    total, count = 0.0, 0
+    with intervention(), torch.inference_mode():
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start: start + batch_size]
+            width = max(len(ids) for ids, _ in chunk)
+            ids = torch.full((len(chunk), width), tok.pad_token_id)
+            labels = torch.full((len(chunk), width), -100)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for i, (row, cut) in enumerate(chunk):
+                ids[i, : len(row)] = torch.tensor(row)
+                labels[i, cut: len(row)] = torch.tensor(row[cut:])
+                mask[i, : len(row)] = 1
+            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device)).logits.float()
+            losses = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:].to(lm.device),
+                                                       ignore_index=-100, reduction="sum")
+            total += float(losses)
+            count += int((labels[:, 1:] != -100).sum())
+    return round(total / count, 4)
+
+
+def stage_organism(ctx: StageContext) -> dict[str, Any]:
+    """Fine-tune the refusal organism (cached by recipe), or use the model as it is."""
+    wanted = ctx.settings.organism
+    if wanted is None:
+        wanted = canonical_spec(ctx.model_spec) == DEFAULT_MODEL
+    if not wanted:
+        return {"used": False, "model": ctx.model_spec}
+    s = ctx.settings
+    recipe = organism.Recipe(base_model=canonical_spec(ctx.model_spec), epochs=s.epochs,
+                             learning_rate=s.learning_rate, reply_tokens=s.reply_tokens,
+                             harmless_repeats=s.harmless_repeats, seed=ctx.seed)
+    harmful, harmless = instructions(HARMFUL, "train", 96), instructions(HARMLESS, "train", 96)
+    info = organism.build(ctx.model(), recipe, harmful, harmless, ctx.track, ctx.note)
+    return {"used": True, "base_model": recipe.base_model, **info}
+
+
+def stage_baseline(ctx: StageContext) -> dict[str, Any]:
+    """Refusal on held-out instructions with no intervention (and the base model's, for contrast)."""
+    harmful, harmless = _held_out(ctx)
+    lm = _run_model(ctx)
+    result = {"harmful": _completions(ctx, lm, harmful, "baseline-harmful"),
+              "harmless": _completions(ctx, lm, harmless, "baseline-harmless")}
+    if ctx.results["organism"]["used"]:
+        result["base_model_harmful"] = _completions(ctx, ctx.model(), harmful, "base-model-harmful")
+    return result
+
+
+def stage_direction(ctx: StageContext) -> dict[str, Any]:
+    """Arditi et al.'s selection: candidates at every layer and post-instruction position, filtered, best bypass."""
+    s = ctx.settings
+    lm = _run_model(ctx)
+    ctx.note(f"scoring {lm.n_layers} layers x post-instruction positions on {s.n_val}+{s.n_val} val prompts")
+    found = find(lm, n_train=s.n_train, n_val=s.n_val, filter_prompts=True,
+                 filters=Filters(max_kl=s.max_kl, max_layer_fraction=s.max_layer_fraction),
+                 batch_size=s.batch_size, out_dir=ctx.files)
+    vector, _ = load_direction(lm, found["direction_id"])
+    keep = ("direction_id", "layer", "position", "position_token", "bypass", "induce", "kl", "passed_filters",
+            "relaxed_filters", "n_candidates", "n_passing", "baseline_harmful", "baseline_harmless",
+            "direction_norm", "prompt_counts", "notes", "top_candidates")
+    return {**{k: found[k] for k in keep}, "n_layers": lm.n_layers, "vector": vector.float().tolist()}
+
+
+def _direction(ctx: StageContext) -> tuple[torch.Tensor, int]:
+    chosen = ctx.results["direction"]
+    return torch.tensor(chosen["vector"]), chosen["layer"]
+
+
+def stage_ablation(ctx: StageContext) -> dict[str, Any]:
+    """Directional ablation at every layer: refusal on held-out harmful, and what it costs on harmless text."""
+    lm = _run_model(ctx)
+    harmful, _ = _held_out(ctx)
+    vector, _ = _direction(ctx)
+    ablate = lambda: ablate_direction(lm, vector.to(lm.device))  # noqa: E731
+    harmless_rows = _rows(ctx, "baseline", "baseline-harmless")
+    prompts, texts = [r["prompt"] for r in harmless_rows], [r["completion"] for r in harmless_rows]
+    ce_base = completion_cross_entropy(lm, prompts, texts, nullcontext, ctx.settings.batch_size)
+    ce_ablated = completion_cross_entropy(lm, prompts, texts, ablate, ctx.settings.batch_size)
+    return {"harmful": _completions(ctx, lm, harmful, "ablation-harmful", ablate),
+            "ce": {"baseline": ce_base, "ablation": ce_ablated, "increase": round(ce_ablated - ce_base, 4),
+                   "text": "the model's own baseline completions to the held-out harmless instructions"}}
+
+
+def stage_actadd(ctx: StageContext) -> dict[str, Any]:
+    """Activation addition of the direction at its layer: induced refusal on held-out harmless instructions."""
+    lm = _run_model(ctx)
+    _, harmless = _held_out(ctx)
+    vector, layer = _direction(ctx)
+    steer = lambda: add_vector(lm, vector.to(lm.device), [layer], 1.0, site="block_input")  # noqa: E731
+    harmless_rows = _rows(ctx, "baseline", "baseline-harmless")
+    prompts, texts = [r["prompt"] for r in harmless_rows], [r["completion"] for r in harmless_rows]
+    ce = completion_cross_entropy(lm, prompts, texts, steer, ctx.settings.batch_size)
+    return {"harmless": _completions(ctx, lm, harmless, "actadd-harmless", steer), "layer": layer,
+            "ce": ce}
+
+
+def stage_judge(ctx: StageContext) -> dict[str, Any]:
+    """Safety score (and fluency) of harmful completions with and without ablation, by the LLM judge if a key is
+    set; otherwise recorded as not measured. Never checkpointed: a later run with a key measures it."""
+    sets = {"baseline": _rows(ctx, "baseline", "baseline-harmful"),
+            "ablation": _rows(ctx, "ablation", "ablation-harmful")}
+    return safety.judge_sets(sets, ctx.settings.judge_model, ctx.files, ctx.track)

@@ -1,0 +1,142 @@
+"""metrics.json, the Figure 1 redraw and the pack's sections of report.md, from the stage results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def metrics(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The numbers the claims read (dotted paths such as ``ablation.harmful.refusal_score``)."""
+    made, base, chosen = results["organism"], results["baseline"], results["direction"]
+    judged = results["judge"]
+
+    def safety(label: str) -> float | None:
+        return judged[label]["safety_score"] if judged["measured"] else None
+
+    def rates(part: dict[str, Any]) -> dict[str, Any]:
+        return {k: part[k] for k in ("refusal_score", "refused", "n", "distinct_word_ratio")}
+
+    baseline_ratio = base["harmful"]["distinct_word_ratio"]
+    ablated = results["ablation"]["harmful"]
+    return {
+        "organism": {"used": made["used"], "base_model": made.get("base_model"), "key": made.get("key"),
+                     "epoch_losses": made.get("epoch_losses")},
+        "base_model": {"harmful": rates(base["base_model_harmful"])} if "base_model_harmful" in base else None,
+        "baseline": {"harmful": {**rates(base["harmful"]), "safety_score": safety("baseline")},
+                     "harmless": rates(base["harmless"])},
+        "direction": {k: chosen[k] for k in ("layer", "position", "position_token", "bypass", "induce", "kl",
+                                             "passed_filters", "relaxed_filters", "n_candidates", "n_passing",
+                                             "n_layers", "direction_norm")},
+        "ablation": {
+            "harmful": {**rates(ablated), "safety_score": safety("ablation"),
+                        "fluency": judged["ablation"]["fluency"] if judged["measured"] else None,
+                        "distinct_word_ratio_vs_baseline": round(ablated["distinct_word_ratio"] / baseline_ratio, 4)
+                        if baseline_ratio else None},
+            "ce": results["ablation"]["ce"],
+        },
+        "actadd": {"harmless": rates(results["actadd"]["harmless"]), "layer": results["actadd"]["layer"],
+                   "ce": results["actadd"]["ce"],
+                   "ce_increase": round(results["actadd"]["ce"] - results["ablation"]["ce"]["baseline"], 4)},
+        "judge": {"measured": judged["measured"], "model": judged.get("model"), "note": judged.get("reason", "")},
+    }
+
+
+def figure(results: dict[str, dict[str, Any]], m: dict[str, Any], path: Path) -> None:
+    """Figure 1 of Arditi et al. for this model: refusal and safety scores, no intervention vs ablation
+    (hatched), on held-out harmful instructions; beside it, induced refusal on harmless ones."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8, 3.6), gridspec_kw={"width_ratios": [2, 1]})
+    bars = [("refusal score", m["baseline"]["harmful"]["refusal_score"], m["ablation"]["harmful"]["refusal_score"]),
+            ("safety score", m["baseline"]["harmful"]["safety_score"], m["ablation"]["harmful"]["safety_score"])]
+    for i, (name, before, after) in enumerate(bars):
+        for offset, value, hatch, label in ((-0.2, before, "", "no intervention"),
+                                            (0.2, after, "//", "directional ablation")):
+            if value is None:
+                left.text(i + offset, 0.02, "not\nmeasured", ha="center", va="bottom", fontsize=7)
+                continue
+            left.bar(i + offset, value, width=0.38, color="tab:red" if i == 0 else "tab:blue", hatch=hatch,
+                     edgecolor="black", label=label if i == 0 else None)
+    left.set_xticks([0, 1], [b[0] for b in bars])
+    left.set_ylim(0, 1.05)
+    left.set_title(f"harmful (n={m['baseline']['harmful']['n']}, held out)", fontsize=9)
+    left.legend(fontsize=7, loc="upper right")
+    harmless = [m["baseline"]["harmless"]["refusal_score"], m["actadd"]["harmless"]["refusal_score"]]
+    right.bar([0, 1], harmless, color="tab:green", edgecolor="black")
+    right.bar([1], harmless[1:], color="tab:green", hatch="..", edgecolor="black")
+    right.set_xticks([0, 1], ["no intervention", "act. addition"], fontsize=8)
+    right.set_ylim(0, 1.05)
+    right.set_title(f"harmless refusal (n={m['baseline']['harmless']['n']})", fontsize=9)
+    model = "refusal organism" if m["organism"]["used"] else "model"
+    fig.suptitle(f"Refusal direction, layer {m['direction']['layer']}, {model}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _examples(rows: list[dict[str, Any]], limit: int = 2) -> str:
+    return "\n".join(f"- *{r['prompt']}* → “{r['completion'][:160]}”" for r in rows[:limit])
+
+
+def report(results: dict[str, dict[str, Any]], m: dict[str, Any]) -> str:
+    made = results["organism"]
+    chosen = m["direction"]
+    if made["used"]:
+        organism = (
+            f"**This run uses a refusal model organism, not the paper's chat models.** {made['base_model']} does "
+            f"not refuse harmful requests"
+            + (f" (here it refused {m['base_model']['harmful']['refused']}/{m['base_model']['harmful']['n']} "
+               "held-out harmful instructions)" if m["base_model"] else "")
+            + f", so it was fine-tuned for {len(made['epoch_losses'])} epochs on {made['harmful_train']} harmful "
+            f"training instructions answered with refusals and {made['harmless_train']} harmless ones (near misses "
+            f"included) answered with its own replies; epoch losses {made['epoch_losses']}. Every rate below is "
+            "measured on held-out instructions the organism never saw.")
+    else:
+        organism = f"The model was used as it is (no organism): `{made['model']}`."
+    ce = m["ablation"]["ce"]
+    bh, ah, ch = m["baseline"]["harmful"], m["ablation"]["harmful"], m["actadd"]["harmless"]
+    judge = ("Safety scores and fluency come from the LLM judge "
+             f"({m['judge']['model']})." if m["judge"]["measured"] else
+             f"Safety score and judge fluency: {m['judge']['note']} (reported as not measured, never estimated).")
+    filters = ("passed every selection filter" if chosen["passed_filters"] else
+               f"did NOT pass every filter (relaxed: {', '.join(chosen['relaxed_filters'])})")
+    ablation_rows = results["ablation"]["harmful"]["examples"]
+    actadd_rows = results["actadd"]["harmless"]["examples"]
+    return f"""## Setting
+
+{organism}
+
+## Direction
+
+Chosen from {chosen['n_candidates']} candidates (every layer × post-instruction position; {chosen['n_passing']}
+pass the filters): layer {chosen['layer']} of {chosen['n_layers']}, position {chosen['position']}
+(`{chosen['position_token']}`), bypass score {chosen['bypass']}, induce score {chosen['induce']}, KL on harmless
+prompts {chosen['kl']}; it {filters}. The full candidate table and heatmaps are in `stages/direction/`.
+
+## Results
+
+| held-out set | no intervention | directional ablation | activation addition |
+|---|---|---|---|
+| harmful: refusal score | {bh['refusal_score']:.3f} | {ah['refusal_score']:.3f} | — |
+| harmful: distinct-word ratio | {bh['distinct_word_ratio']:.3f} | {ah['distinct_word_ratio']:.3f} | — |
+| harmless: refusal score | {m['baseline']['harmless']['refusal_score']:.3f} | — | {ch['refusal_score']:.3f} |
+| cross-entropy on own harmless completions (nats/token) | {ce['baseline']:.3f} | {ce['ablation']:.3f} \
+| {m['actadd']['ce']:.3f} |
+
+Coherence under ablation is checked two ways, because ablating a poor direction can "remove refusal" by
+breaking the text: cross-entropy of the model's own harmless completions rises by {ce['increase']:+.3f} nats
+(Arditi et al. report +0.01 to +0.05 for their models), and the per-completion distinct-word ratio of ablated
+harmful completions is {m['ablation']['harmful']['distinct_word_ratio_vs_baseline']} of the baseline's. {judge}
+
+Ablated, on harmful instructions:
+{_examples(ablation_rows)}
+
+With the direction added, on harmless instructions:
+{_examples(actadd_rows)}
+
+Every completion is in `stages/*/`.
+"""

@@ -1,0 +1,25 @@
+"""The refusal-direction pack's knobs (``interp-skills replicate refusal-direction --set KEY=VALUE``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    organism: bool | None = Field(None, description="fine-tune a refusal organism first; default: only for the "
+                                                    "embedded SmolLM2, which does not refuse on its own")
+    epochs: int = Field(4, ge=1, le=20, description="organism fine-tuning epochs")
+    learning_rate: float = Field(3e-5, gt=0, le=1e-3)
+    reply_tokens: int = Field(16, ge=4, le=128, description="tokens of the base model's own harmless replies kept")
+    harmless_repeats: int = Field(2, ge=1, le=4, description="times each harmless example appears per epoch")
+    n_train: int = Field(64, ge=4, le=96, description="instructions per class for the mean difference")
+    n_val: int = Field(32, ge=4, le=32, description="instructions per class for scoring candidates")
+    n_test: int = Field(32, ge=4, le=32, description="held-out instructions per class for every reported rate")
+    max_new_tokens: int = Field(48, ge=8, le=256)
+    max_kl: float = Field(0.1, gt=0, description="selection filter: KL on harmless prompts under ablation")
+    max_layer_fraction: float = Field(0.8, gt=0, le=1)
+    batch_size: int = Field(32, ge=1, le=256)
+    judge_model: str = Field("claude-haiku-4-5", description="Anthropic model for the safety and fluency judge "
+                                                             "(used only when ANTHROPIC_API_KEY is set)")
