@@ -1,0 +1,429 @@
+"""The agent harness: the real Claude Code CLI and the API tool-use loop, run against a loopback fake.
+
+The only double is ``FakeMessagesAPI`` (tests/fake_messages_api.py), a BOUNDARY DOUBLE of the
+Anthropic Messages HTTP API on 127.0.0.1, scripted to issue tool calls. Everything else is
+real: Claude Code itself (npm @anthropic-ai/claude-code), the anthropic client, the MCP
+servers over stdio, a Jupyter kernel, and the techniques (SmolLM2-135M in the slow tests).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from interp_skills.agents import AgentError, AgentRunOptions, Limits, run_agent
+from interp_skills.agents.claude_code import find_claude
+from interp_skills.agents.compare import compare, parse_formats
+from interp_skills.agents.prices import price_for
+from interp_skills.plugins import reset_registry
+from interp_skills.runs import find_pack
+
+
+def _load(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fake = _load("fake_messages_api")
+KEY = "sk-ant-api03-AGENTTESTKEY-0123456789abcdefghij"
+OTHER_SECRET = "hf_AGENTTESTTOKEN_9876543210zyx"
+MODEL = fake.MODEL
+STEER = {"positive": ["I love this, it is wonderful."], "negative": ["I hate this, it is awful."],
+         "prompts": ["Tell me about your weekend."], "max_new_tokens": 6}
+
+
+def _claude_available() -> bool:
+    try:
+        find_claude()
+    except AgentError:
+        return False
+    return True
+
+
+needs_claude = pytest.mark.skipif(not _claude_available(), reason="Claude Code CLI not installed (scripts/test.sh "
+                                  "installs it: npm install --prefix .tools @anthropic-ai/claude-code)")
+
+
+@pytest.fixture
+def env(toy_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """The toy plugins and steering-vectors installed, a recognisable fake API key and a second secret in the env.
+
+    Only the plugins these tests use are loaded (INTERP_SKILLS_LOAD_PLUGINS), so the MCP servers,
+    kernels and scripts the agents start come up quickly.
+    """
+    monkeypatch.setenv("INTERP_SKILLS_LOAD_PLUGINS", "interp-skills-steering-vectors")
+    reset_registry()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
+    monkeypatch.setenv("HF_TOKEN", OTHER_SECRET)
+    monkeypatch.delenv("CLAUDE_BIN", raising=False)
+    return monkeypatch
+
+
+def text_pack() -> Any:
+    """toy-pack (claims: ``norm`` >= 0 required, ``total`` >= 1e9 optional) with the torch-free toy-text technique."""
+    return find_pack("toy-pack").model_copy(update={"techniques": ["toy-text"]})
+
+
+def workspace(body: dict[str, Any]) -> str:
+    """The working folder the task names (where the agent must write its results)."""
+    return re.search(r"working folder `([^`]+)`", json.dumps(body["messages"][0]))[1]
+
+
+def tool_json(text: str) -> dict[str, Any]:
+    """The JSON object in a tool result (skipping progress lines a script printed first)."""
+    return json.loads(text[text.index("{"): text.rindex("}") + 1])
+
+
+def write_results(tool: str, metrics: Any, path_key: str = "file_path") -> list[Any]:
+    """Script steps: write metrics.json (``metrics(body)`` -> dict), then report.md, then end the turn."""
+    def report(body: dict[str, Any]) -> Any:
+        return fake.tool_call(tool, {path_key: f"{workspace(body)}/report.md",
+                                     "content": "# Report\n\nCounted with the technique tool.\n"})
+    return [lambda body: fake.tool_call(tool, {path_key: f"{workspace(body)}/metrics.json",
+                                               "content": json.dumps(metrics(body))}),
+            report, lambda body: fake.text("Done: metrics.json and report.md are written.")]
+
+
+def files_holding(run_dir: Path, *secrets: str) -> list[str]:
+    return [str(p) for p in run_dir.rglob("*") if p.is_file() and any(s.encode() in p.read_bytes() for s in secrets)]
+
+
+def read_events(run_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]
+
+
+def options(fmt: str, agent: str = "claude-code", **kw: Any) -> AgentRunOptions:
+    limits = kw.pop("limits", Limits(max_turns=12, budget_usd=1.0, timeout_s=300))
+    return AgentRunOptions(format=fmt, agent=agent, model=MODEL, limits=limits, **kw)
+
+
+def assert_written(run_dir: Path, stop: str = "done") -> dict[str, Any]:
+    """The run folder's common files are there, no secret is in any file; returns agent.json."""
+    outcome = json.loads((run_dir / "agent.json").read_text())
+    assert outcome["stop"] == stop, outcome
+    events = read_events(run_dir)
+    assert events[0]["subtype"] == "start" and events[-1] == {"type": "harness", "subtype": "stop", "stop": stop,
+                                                             "detail": outcome["detail"]}
+    assert "# Agent run transcript" in (run_dir / "transcript.md").read_text()
+    assert "claims" in json.loads((run_dir / "verdict.json").read_text())
+    assert files_holding(run_dir, KEY, OTHER_SECRET) == []
+    return outcome
+
+
+# --- Claude Code ----------------------------------------------------------------------------
+
+
+@needs_claude
+@pytest.mark.slow
+def test_claude_code_skill_is_discovered_and_its_script_runs_steering_on_smollm2(env: Any, tmp_path: Path) -> None:
+    script = ("python .claude/skills/steering-vectors/scripts/steer.py --positive 'I love this, it is wonderful.' "
+              "--negative 'I hate this, it is awful.' --prompts 'Tell me about your weekend.' "
+              "--max-new-tokens 6 --model smollm2 --json")
+    seen: dict[str, Any] = {}
+
+    def leak(body: dict[str, Any]) -> Any:  # a hostile agent: the key it was sent, into its report
+        seen["steer"] = tool_json(fake.last_tool_result(body))
+        return fake.tool_call("Bash", {"command": "python -c 'import os; print(dict(os.environ))'"})
+
+    steps = [lambda body: fake.tool_call("Skill", {"skill": "steering-vectors"}),
+             lambda body: fake.tool_call("Bash", {"command": script}), leak,
+             *write_results("Write", lambda body: {"norm": seen["steer"]["vector"]["norm"], "echo": KEY})]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent("toy-pack", options("skill", interp_model="smollm2"), out=tmp_path / "run")
+
+    outcome = assert_written(run.run_dir)
+    assert outcome["skills_found"] == ["steering-vectors"]
+    assert outcome["tool_calls"] == {"Skill": 1, "Bash": 2, "Write": 2}
+    requests = json.dumps(api.agent_requests)
+    assert "steering-vectors" in json.dumps(api.agent_requests[0])  # the skill is listed to the model
+    assert "Base directory for this skill" in requests and "## Running the tools" in requests  # SKILL.md loaded
+    assert seen["steer"]["vector"]["model"] == "smollm2-135m-instruct"  # the real technique ran on SmolLM2
+    assert KEY in requests and OTHER_SECRET in requests  # the environment dump reached the model...
+    metrics = json.loads((run.run_dir / "metrics.json").read_text())
+    assert metrics == {"norm": seen["steer"]["vector"]["norm"], "echo": "[redacted]"}  # ...not the files
+    assert [c.status for c in run.verdict.claims] == ["pass", "inconclusive"]
+    # Claude Code prices the fake usage exactly as our price table does
+    usage = {"input_tokens": 1000, "output_tokens": 100}
+    assert outcome["cost_usd"] == pytest.approx(outcome["turns"] * price_for(MODEL).cost(usage))
+    assert outcome["turns"] == len(steps)
+    markdown = (run.run_dir / "transcript.md").read_text()
+    assert "**Tool call** `Skill`" in markdown and "steer.py" in markdown and "steered_score" in markdown
+
+
+@needs_claude
+@pytest.mark.slow
+def test_claude_code_mcp_server_connects_and_its_tool_steers_smollm2_then_the_judge_rates(env: Any,
+                                                                                          tmp_path: Path) -> None:
+    guide = {"server": "interp-skills", "uri": "technique://steering-vectors/guide"}
+    steps = [lambda body: fake.tool_call("ReadMcpResourceTool", guide),
+             lambda body: fake.tool_call("mcp__interp-skills__steer", STEER),
+             *write_results("Write", lambda body: {"norm": tool_json(fake.last_tool_result(body))["layer"]})]
+    judged: list[dict[str, Any]] = []
+
+    def judge(body: dict[str, Any]) -> Any:
+        judged.append(body)
+        dims = body["output_config"]["format"]["schema"]["properties"]
+        return fake.text(json.dumps({name: {"justification": "Every number comes from the steer tool.",
+                                            "evidence": ["mcp__interp-skills__steer"], "score": 2} for name in dims}))
+
+    with fake.FakeMessagesAPI(steps, judge=judge) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent("toy-pack", options("mcp", interp_model="smollm2", judge="judge-model"),
+                        out=tmp_path / "run")
+
+    outcome = assert_written(run.run_dir)
+    assert outcome["mcp_servers"] == [{"name": "interp-skills", "status": "connected"}]
+    init = next(e for e in read_events(run.run_dir) if e.get("subtype") == "init")
+    assert "mcp__interp-skills__steer" in init["tools"] and "Bash" not in init["tools"]
+    assert "# Steering vectors" in fake.last_tool_result(api.agent_requests[1])  # the guide, as a resource
+    steered = tool_json(fake.last_tool_result(api.agent_requests[2]))
+    assert steered["vector"]["model"] == "smollm2-135m-instruct"  # the real technique ran on SmolLM2
+    assert json.loads((run.run_dir / "metrics.json").read_text()) == {"norm": steered["layer"]}
+    # the judge read the transcript and scored the process dimensions of the agent rubric
+    prompt = json.dumps(judged[0]["messages"])
+    assert "transcript.md" in prompt and "mcp__interp-skills__steer" in prompt
+    verdict = run.verdict.judge
+    assert verdict is not None and verdict.rubric == "agent-replication"
+    assert {d.name for d in verdict.dimensions} == {"task_completion", "technique_use", "no_invented_numbers",
+                                                    "honest_reporting"}
+    assert "judge judge-model on rubric agent-replication" in run.verdict.summary
+
+
+@needs_claude
+def test_claude_code_notebook_kernel_runs_cells_and_keeps_the_notebook(env: Any, tmp_path: Path) -> None:
+    cell = "r = count_words(texts=['love me, love me'], word='love')\nprint(r)"
+    steps = [lambda body: fake.tool_call("mcp__notebook__run_cell", {"code": "count_words(texts=[], word='x')"}),
+             lambda body: fake.tool_call("mcp__notebook__run_cell", {"code": cell}),
+             *write_results("Write", lambda body: {"norm": float(re.search(r"'total': (\d+)",
+                                                                            fake.last_tool_result(body))[1])})]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(text_pack(), options("notebook"), out=tmp_path / "run")
+
+    outcome = assert_written(run.run_dir)
+    assert outcome["mcp_servers"] == [{"name": "notebook", "status": "connected"}]
+    error_result = api.agent_requests[1]["messages"][-1]["content"][0]
+    assert error_result["is_error"] and "texts" in json.dumps(error_result)  # the tool's validation error, readable
+    assert json.loads((run.run_dir / "metrics.json").read_text()) == {"norm": 2.0}
+    notebook = json.loads((run.run_dir / "workspace" / "notebook.ipynb").read_text())
+    codes = ["".join(c["source"]) for c in notebook["cells"]]
+    assert codes[0].startswith("%load_ext interp_skills\n%interp add toy-text") and len(codes) == 3
+    assert notebook["cells"][1]["outputs"][0]["output_type"] == "error"
+    assert "'total': 2" in "".join(notebook["cells"][2]["outputs"][0]["text"])
+
+
+def _endless(tool: str, arguments: dict[str, Any]) -> list[Any]:
+    return [lambda body: fake.tool_call(tool, arguments)] * 30
+
+
+@needs_claude
+@pytest.mark.parametrize("limit", ["turns", "budget"])
+def test_claude_code_limits_stop_a_run_that_does_not_finish(env: Any, tmp_path: Path, limit: str) -> None:
+    limits = Limits(max_turns=3, budget_usd=None) if limit == "turns" else Limits(max_turns=30, budget_usd=0.01)
+    with fake.FakeMessagesAPI(_endless("Glob", {"pattern": "*.md"})) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(text_pack(), options("prompt", limits=limits), out=tmp_path / "run")
+
+    outcome = assert_written(run.run_dir, "turn_limit" if limit == "turns" else "budget_limit")
+    per_turn = price_for(MODEL).cost({"input_tokens": 1000, "output_tokens": 100})
+    if limit == "turns":
+        assert outcome["turns"] == 3 and len(api.agent_requests) == 3
+    else:  # stopped by the first response that took the spend past the limit
+        assert 0.01 <= outcome["cost_usd"] < 0.01 + per_turn and len(api.agent_requests) == 3
+    assert not (run.run_dir / "metrics.json").exists()
+    assert [c.status for c in run.verdict.claims] == ["inconclusive", "inconclusive"]
+    assert run.verdict.summary.startswith("INCONCLUSIVE")
+
+
+@needs_claude
+def test_claude_code_checkpoint_pauses_for_a_person_then_resumes_the_session(env: Any, tmp_path: Path) -> None:
+    asked: list[tuple[str, str]] = []
+
+    def person(stage: str, summary: str) -> str:
+        asked.append((stage, summary))
+        return "Count the word love, please."
+
+    steps = [lambda body: fake.text("CHECKPOINT slow\nThe measure step is done; next I will count words."),
+             *write_results("Write", lambda body: {"norm": 1, "guidance": body["messages"][-1]["content"]})]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(text_pack(), options("prompt", checkpoint="ask"), out=tmp_path / "run", ask=person)
+
+    outcome = assert_written(run.run_dir)
+    assert asked == [("slow", "CHECKPOINT slow\nThe measure step is done; next I will count words.")]
+    assert "`slow`: Slow loop [checkpoint]" in (run.run_dir / "task.md").read_text()
+    assert outcome["checkpoints"] == ["slow"] and len(outcome["sessions"]) == 2
+    assert outcome["turns"] == 4  # 1 before the checkpoint, 3 after: summed over both segments
+    guidance = json.loads((run.run_dir / "metrics.json").read_text())["guidance"]
+    assert "Count the word love, please." in json.dumps(guidance)  # the resumed session got the person's reply
+    markdown = (run.run_dir / "transcript.md").read_text()
+    assert "### Checkpoint after stage `slow`" in markdown and "**Person:** Count the word love" in markdown
+
+
+# --- the API loop ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_api_loop_prompt_format_runs_steering_on_smollm2(env: Any, tmp_path: Path) -> None:
+    command = ["interp-skills", "run", "steering-vectors", "steer", "--positive", *STEER["positive"],
+               "--negative", *STEER["negative"], "--prompts", *STEER["prompts"], "--max-new-tokens", "6",
+               "--model", "smollm2", "--json"]
+    steps = [lambda body: fake.tool_call("run_command", {"args": command}),
+             *write_results("write_file", lambda body: {"norm": tool_json(fake.last_tool_result(body))["layer"]},
+                            path_key="path")]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent("toy-pack", options("prompt", "api"), out=tmp_path / "run")
+
+    outcome = assert_written(run.run_dir)
+    first = api.agent_requests[0]
+    assert "Interpretability techniques you can use" in first["system"]  # the prompt text
+    assert {t["name"] for t in first["tools"]} == {"read_file", "write_file", "list_files", "run_command"}
+    assert api.headers[0]["authorization"] == f"Bearer {KEY}"  # the key went to the API, and nowhere else
+    steered = tool_json(api.agent_requests[1]["messages"][-1]["content"][0]["content"])
+    assert steered["vector"]["model"] == "smollm2-135m-instruct" and steered["rows"][0]["steered"]
+    assert json.loads((run.run_dir / "metrics.json").read_text()) == {"norm": steered["layer"]}
+    assert outcome["turns"] == 4 and outcome["tool_calls"] == {"run_command": 1, "write_file": 2}
+    assert outcome["cost_usd"] == pytest.approx(4 * 0.0045) and "prices" in outcome["cost_source"]
+
+
+@pytest.mark.parametrize("fmt", ["mcp", "skill"])
+def test_api_loop_reaches_the_technique_over_mcp_and_through_skill_scripts(env: Any, tmp_path: Path,
+                                                                           fmt: str) -> None:
+    if fmt == "mcp":
+        first = [lambda body: fake.tool_call("read_resource", {"uri": "technique://toy-text/guide"}),
+                 lambda body: fake.tool_call("count_words", {"texts": ["love it, love it"], "word": "love"})]
+    else:
+        first = [lambda body: fake.tool_call("read_file", {"path": ".claude/skills/toy-text/SKILL.md"}),
+                 lambda body: fake.tool_call("run_script", {"script": ".claude/skills/toy-text/scripts/count_words.py",
+                                                            "args": ["--texts", "love it, love it", "--word", "love",
+                                                                     "--json"]})]
+    total = lambda body: {"norm": tool_json(fake.last_tool_result(body))["total"]}  # noqa: E731
+    steps = [*first, *write_results("write_file", total, path_key="path")]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(text_pack(), options(fmt, "api"), out=tmp_path / "run")
+
+    outcome = assert_written(run.run_dir)
+    guide_or_skill = fake.last_tool_result(api.agent_requests[1])
+    assert "# Toy text" in guide_or_skill
+    assert json.loads((run.run_dir / "metrics.json").read_text()) == {"norm": 2}
+    if fmt == "mcp":
+        assert outcome["mcp_servers"] == [{"name": "interp-skills", "status": "connected"}]
+    else:
+        assert outcome["skills_found"] == ["toy-text"] and "toy-text/SKILL.md" in api.agent_requests[0]["system"]
+
+
+def test_api_loop_refuses_files_outside_its_folder_and_unknown_commands(env: Any, tmp_path: Path) -> None:
+    steps = [lambda body: fake.tool_call("read_file", {"path": "../config.json"}),
+             lambda body: fake.tool_call("run_command", {"args": ["rm", "-rf", "/"]}),
+             lambda body: fake.text("I give up.")]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(text_pack(), options("prompt", "api"), out=tmp_path / "run")
+
+    assert_written(run.run_dir, "no_results")
+    refused = [r["messages"][-1]["content"][0] for r in api.agent_requests[1:]]
+    assert all(block["is_error"] for block in refused)
+    assert "outside the working folder" in refused[0]["content"] and "only `interp-skills run" in refused[1]["content"]
+
+
+@pytest.mark.parametrize("limit", ["turns", "budget"])
+def test_api_loop_limits_stop_a_run_that_does_not_finish(env: Any, tmp_path: Path, limit: str) -> None:
+    limits = Limits(max_turns=3, budget_usd=None) if limit == "turns" else Limits(max_turns=30, budget_usd=0.01)
+    with fake.FakeMessagesAPI(_endless("list_files", {})) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(text_pack(), options("prompt", "api", limits=limits), out=tmp_path / "run")
+
+    outcome = assert_written(run.run_dir, "turn_limit" if limit == "turns" else "budget_limit")
+    assert len(api.agent_requests) == 3 and outcome["turns"] == 3
+    if limit == "budget":
+        assert outcome["cost_usd"] == pytest.approx(3 * 0.0045) and "limit is $0.01" in outcome["detail"]
+
+
+def test_api_loop_checkpoint_asks_a_person(env: Any, tmp_path: Path) -> None:
+    steps = [lambda body: fake.text("CHECKPOINT slow\nHalfway."),
+             *write_results("write_file", lambda body: {"norm": 1, "reply": body["messages"][-1]["content"]},
+                            path_key="path")]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(text_pack(), options("prompt", "api", checkpoint="ask"), out=tmp_path / "run",
+                        ask=lambda stage, summary: f"Noted {stage}; use layer 3.")
+
+    outcome = assert_written(run.run_dir)
+    assert outcome["checkpoints"] == ["slow"]
+    assert json.loads((run.run_dir / "metrics.json").read_text())["reply"] == "Noted slow; use layer 3."
+
+
+# --- compare, the command line, errors -----------------------------------------------------
+
+
+def test_compare_runs_each_format_and_writes_table_and_plot(env: Any, tmp_path: Path) -> None:
+    steps = write_results("write_file", lambda body: {"norm": 3}, path_key="path")
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        result = compare(text_pack(), parse_formats("prompt,skill,mcp"), options("prompt", "api"), repeats=1,
+                         out=tmp_path / "cmp")
+
+    assert [(r["format"], r["stop"], r["claims_passed"], r["turns"]) for r in result.rows] == [
+        ("prompt", "done", 1, 3), ("skill", "done", 1, 3), ("mcp", "done", 1, 3)]
+    saved = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert [s["format"] for s in saved["summary"]] == ["prompt", "skill", "mcp"]
+    assert saved["summary"][0]["cost_usd"] == pytest.approx(3 * 0.0045)
+    table = (tmp_path / "cmp" / "compare.md").read_text()
+    assert "| format | runs | done | claims passed | judge | turns | cost USD | wall s |" in table
+    assert "| mcp | 1 | 1 | 1.0/2 | n/a | 3.0 | 0.0135 |" in table
+    assert result.plot is not None and result.plot.read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "cmp" / "skill-1" / "agent.json").is_file()
+    with pytest.raises(AgentError, match="unknown format.*pdf.*skill, mcp, prompt, notebook"):
+        parse_formats("skill,pdf")
+
+
+def test_cli_agent_run_and_compare(env: Any, tmp_path: Path) -> None:
+    from interp_skills.cli import app
+
+    steps = write_results("write_file", lambda body: {"norm": 3}, path_key="path")
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        ran = CliRunner().invoke(app, ["agent", "run", "toy-pack", "--format", "prompt", "--agent", "api",
+                                       "--model", MODEL, "--max-turns", "5", "--out", str(tmp_path / "run")])
+        compared = CliRunner().invoke(app, ["agent", "compare", "toy-pack", "--formats", "prompt,skill", "--agent",
+                                            "api", "--model", MODEL, "--out", str(tmp_path / "cmp")])
+    assert ran.exit_code == 0, ran.output
+    assert "stopped: done" in ran.output and "PASS: 1/2 claims pass" in ran.output
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["command"].startswith("interp-skills agent run toy-pack --format prompt --agent api --max-turns 5")
+    assert compared.exit_code == 0, compared.output
+    assert "claims passed" in compared.output and (tmp_path / "cmp" / "compare.png").is_file()
+
+
+def test_bad_input_gets_a_clear_error(env: Any, tmp_path: Path) -> None:
+    from interp_skills.cli import app
+
+    bad_format = CliRunner().invoke(app, ["agent", "run", "toy-pack", "--format", "pdf", "--out", str(tmp_path / "a")])
+    assert bad_format.exit_code == 1 and "unknown --format 'pdf'; choose one of: skill, mcp, prompt, notebook" in \
+        " ".join(bad_format.output.split())
+    env.setenv("CLAUDE_BIN", str(tmp_path / "no-such-claude"))
+    no_claude = CliRunner().invoke(app, ["agent", "run", "toy-pack", "--format", "skill", "--out", str(tmp_path / "b")])
+    assert no_claude.exit_code == 1 and "npm install -g @anthropic-ai/claude-code" in " ".join(no_claude.output.split())
+    env.delenv("ANTHROPIC_API_KEY")
+    no_key = CliRunner().invoke(app, ["agent", "run", "toy-pack", "--format", "mcp", "--agent", "api",
+                                      "--out", str(tmp_path / "c")])
+    assert no_key.exit_code == 1 and "set ANTHROPIC_API_KEY" in " ".join(no_key.output.split())
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists() and not (tmp_path / "c").exists()
+    env.setenv("ANTHROPIC_API_KEY", KEY)
+    unpriced = CliRunner().invoke(app, ["agent", "run", "toy-pack", "--format", "mcp", "--agent", "api", "--model",
+                                        "claude-unknown-9", "--out", str(tmp_path / "d")])
+    assert unpriced.exit_code == 1 and "no price for model 'claude-unknown-9'" in " ".join(unpriced.output.split())
