@@ -12,6 +12,7 @@ import importlib.util
 import json
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,8 +72,13 @@ def env(toy_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> pytest.Monk
 
 
 def text_pack() -> Any:
-    """toy-pack (claims: ``norm`` >= 0 required, ``total`` >= 1e9 optional) with the torch-free toy-text technique."""
-    return find_pack("toy-pack").model_copy(update={"techniques": ["toy-text"]})
+    """toy-pack (claims: ``norm`` >= 0 required, ``total`` >= 1e9 optional) with the torch-free toy-text technique.
+
+    Its model is the default, so no server or kernel loads one (toy-text needs none).
+    """
+    pack = find_pack("toy-pack")
+    environment = pack.environment.model_copy(update={"local_model": "default"})
+    return pack.model_copy(update={"techniques": ["toy-text"], "environment": environment})
 
 
 def workspace(body: dict[str, Any]) -> str:
@@ -116,7 +122,7 @@ def assert_written(run_dir: Path, stop: str = "done") -> dict[str, Any]:
     assert events[0]["subtype"] == "start" and events[-1] == {"type": "harness", "subtype": "stop", "stop": stop,
                                                              "detail": outcome["detail"]}
     assert "# Agent run transcript" in (run_dir / "transcript.md").read_text()
-    assert "claims" in json.loads((run_dir / "verdict.json").read_text())
+    assert "claims" in json.loads((run_dir / "verdict.json").read_text()) and (run_dir / "rubric.toml").is_file()
     assert files_holding(run_dir, KEY, OTHER_SECRET) == []
     return outcome
 
@@ -245,6 +251,29 @@ def test_claude_code_limits_stop_a_run_that_does_not_finish(env: Any, tmp_path: 
     assert not (run.run_dir / "metrics.json").exists()
     assert [c.status for c in run.verdict.claims] == ["inconclusive", "inconclusive"]
     assert run.verdict.summary.startswith("INCONCLUSIVE")
+
+
+@needs_claude
+def test_claude_code_wall_clock_timeout_stops_a_hanging_tool(env: Any, tmp_path: Path) -> None:
+    marker = f"hang-{tmp_path.name}"
+    hang = {"command": f"python -c 'import time; time.sleep(120)' {marker}", "timeout": 300000}
+    limits = Limits(max_turns=10, budget_usd=1.0, timeout_s=8)
+    with fake.FakeMessagesAPI([lambda body: fake.tool_call("Bash", hang)]) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(text_pack(), options("skill", limits=limits), out=tmp_path / "run")
+
+    outcome = assert_written(run.run_dir, "timeout")
+    assert 8 <= outcome["wall_s"] < 60 and outcome["tool_calls"] == {"Bash": 1}
+    time.sleep(1)
+    left = [p for p in Path("/proc").glob("[0-9]*/cmdline") if marker.encode() in _read_or_empty(p)]
+    assert left == []  # the hanging tool went down with Claude Code's process group
+
+
+def _read_or_empty(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # the process ended while we looked
+        return b""
 
 
 @needs_claude

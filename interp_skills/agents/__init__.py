@@ -5,9 +5,9 @@
 and wall time. Importing this package imports neither torch nor anthropic.
 """
 
-from interp_skills.agents.outcome import STOP_MEANING, AgentError, AgentOutcome, Limits
+from interp_skills.agents.outcome import AgentError, AgentOutcome, Limits
 from interp_skills.agents.run import AGENTS, AgentRun, AgentRunOptions, describe, run_agent
 from interp_skills.agents.workspace import FORMATS
 
-__all__ = ["AGENTS", "FORMATS", "STOP_MEANING", "AgentError", "AgentOutcome", "AgentRun", "AgentRunOptions",
+__all__ = ["AGENTS", "FORMATS", "AgentError", "AgentOutcome", "AgentRun", "AgentRunOptions",
            "Limits", "describe", "run_agent"]

@@ -264,11 +264,11 @@ def check_price(model: str, limits: Limits) -> None:
 
 
 def run_api_agent(ws: Workspace, task: str, *, model: str | None, limits: Limits, transcript: Transcript,
-                  checkpoint: str, ask: Asker | None, log_dir: Path, client: Any = None) -> AgentOutcome:
+                  checkpoint: str, ask: Asker | None, log_dir: Path) -> AgentOutcome:
     """Run the tool-use loop until the agent is done, a limit stops it, or it fails."""
     model = model or DEFAULT_API_MODEL
     check_price(model, limits)
-    client = client or make_async_client()
+    client = make_async_client()
     tally = Tally()
     toolbox = Toolbox(ws, time.monotonic() + limits.timeout_s, log_dir)
 

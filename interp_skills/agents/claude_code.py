@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -146,64 +147,74 @@ class _Segment:
             self.result = event
 
 
+@dataclass
+class _Seen:
+    """What the segments reported: Claude Code's init event (servers, skills) and the session ids."""
+
+    init: dict[str, Any] = field(default_factory=dict)
+    sessions: list[str] = field(default_factory=list)
+
+
 def run_claude_code(ws: Workspace, task: str, *, model: str | None, limits: Limits, transcript: Transcript,
                     checkpoint: str, ask: Asker | None) -> AgentOutcome:
     """Run Claude Code on ``task`` in ``ws`` until it is done, a limit stops it, or it fails."""
     claude = find_claude()
-    tally = Tally()
-    deadline = time.monotonic() + limits.timeout_s
-    sessions: list[str] = []
-    init: dict[str, Any] = {}
+    tally, seen = Tally(), _Seen()
     with tempfile.TemporaryDirectory(prefix="interp-skills-claude-") as tmp:
-        config_dir = Path(tmp) / "config"
-        config_dir.mkdir()
-        mcp_config = Path(tmp) / "mcp.json"
-        mcp_config.write_text(json.dumps({"mcpServers": ws.mcp_servers}), encoding="utf-8")
-        env = agent_env(config_dir)
-        prompt, resume = task, None
-        while True:
-            budget_left = None if limits.budget_usd is None else max(limits.budget_usd - tally.cost, 0.0001)
-            cmd = command(claude, ws, prompt, model=model, turns_left=limits.max_turns - tally.turns,
-                          budget_left=budget_left, mcp_config=mcp_config, resume=resume,
-                          persist=checkpoint == "ask")
-            segment = _Segment(cmd, ws, env, transcript, tally, deadline, Path(tmp) / "stderr.txt")
-            init = segment.init or init
-            tally.turns += len(segment.responses)  # Claude Code's num_turns counts one more at the turn limit
-            facts = {"mcp_servers": [{"name": s.get("name", ""), "status": s.get("status", "")}
-                                     for s in init.get("mcp_servers", [])],
-                     "skills_found": [s for s in ws.skills if s in init.get("skills", [])], "sessions": sessions}
+        stop, detail = _run_segments(claude, ws, task, model, limits, transcript, checkpoint, ask, tally, seen,
+                                     Path(tmp))
+    servers = [{"name": s.get("name", ""), "status": s.get("status", "")} for s in seen.init.get("mcp_servers", [])]
+    return tally.outcome(stop, redact(detail, transcript.secrets), COST_SOURCE,  # type: ignore[arg-type]
+                         mcp_servers=servers, skills_found=[s for s in ws.skills if s in seen.init.get("skills", [])],
+                         sessions=seen.sessions)
 
-            def end(stop: str, detail: str) -> AgentOutcome:
-                return tally.outcome(stop, redact(detail, transcript.secrets), COST_SOURCE, **facts)  # type: ignore[arg-type]
 
-            result = segment.result
-            if result is None:
-                if segment.timed_out:
-                    return end("timeout", f"stopped after {limits.timeout_s:g} s of wall clock")
-                return end("error", f"claude exited with code {segment.returncode} and no result event; "
-                                    f"stderr: {segment.stderr.strip() or '(empty)'}")
-            tally.cost += float(result.get("total_cost_usd") or 0.0)
-            if result.get("session_id"):
-                sessions.append(result["session_id"])
-            subtype = result.get("subtype", "")
-            if subtype == "error_max_turns":
-                return end("turn_limit", f"{tally.turns} turns reached the limit of {limits.max_turns}")
-            if subtype == "error_max_budget_usd":
-                return end("budget_limit", f"${tally.cost:.4f} spent; the limit is ${limits.budget_usd:g}")
-            if subtype != "success" or result.get("is_error"):
-                errors = "; ".join(map(str, result.get("errors", []))) or str(result.get("result", ""))[:500]
-                return end("error", f"Claude Code ended with {subtype or 'an error'}: {errors}")
-            stage = checkpoint_stage(str(result.get("result", "")))
-            if checkpoint == "ask" and ask is not None and stage and stage not in tally.checkpoints:
-                tally.checkpoints.append(stage)
-                transcript.harness("checkpoint", stage=stage, summary=str(result.get("result", "")))
-                prompt = ask(stage, str(result.get("result", ""))).strip() or "Carry on as you planned."
-                transcript.harness("person", text=prompt)
-                resume = result.get("session_id")
-                if tally.turns >= limits.max_turns:
-                    return end("turn_limit", f"{tally.turns} turns reached the limit of {limits.max_turns}")
-                continue
-            missing = results_written(ws.root)
-            if missing:
-                return end("no_results", f"the agent ended its turn with results {missing}")
-            return end("done", "metrics.json and report.md written; the agent ended its turn")
+def _run_segments(claude: str, ws: Workspace, task: str, model: str | None, limits: Limits, transcript: Transcript,
+                  checkpoint: str, ask: Asker | None, tally: Tally, seen: _Seen, tmp: Path) -> tuple[str, str]:
+    """Run ``claude -p`` (and resume it after each checkpoint); returns (stop reason, detail)."""
+    config_dir = tmp / "config"
+    config_dir.mkdir()
+    mcp_config = tmp / "mcp.json"
+    mcp_config.write_text(json.dumps({"mcpServers": ws.mcp_servers}), encoding="utf-8")
+    env = agent_env(config_dir)
+    deadline = time.monotonic() + limits.timeout_s
+    prompt, resume = task, None
+    while True:
+        budget_left = None if limits.budget_usd is None else max(limits.budget_usd - tally.cost, 0.0001)
+        cmd = command(claude, ws, prompt, model=model, turns_left=limits.max_turns - tally.turns,
+                      budget_left=budget_left, mcp_config=mcp_config, resume=resume, persist=checkpoint == "ask")
+        segment = _Segment(cmd, ws, env, transcript, tally, deadline, tmp / "stderr.txt")
+        seen.init = segment.init or seen.init
+        tally.turns += len(segment.responses)  # Claude Code's num_turns counts one more at the turn limit
+        result = segment.result
+        if result is None:
+            if segment.timed_out:
+                return "timeout", f"stopped after {limits.timeout_s:g} s of wall clock"
+            return "error", (f"claude exited with code {segment.returncode} and no result event; "
+                             f"stderr: {segment.stderr.strip() or '(empty)'}")
+        tally.cost += float(result.get("total_cost_usd") or 0.0)
+        if result.get("session_id"):
+            seen.sessions.append(result["session_id"])
+        subtype = result.get("subtype", "")
+        if subtype == "error_max_turns":
+            return "turn_limit", f"{tally.turns} turns reached the limit of {limits.max_turns}"
+        if subtype == "error_max_budget_usd":
+            return "budget_limit", f"${tally.cost:.4f} spent; the limit is ${limits.budget_usd:g}"
+        if subtype != "success" or result.get("is_error"):
+            errors = "; ".join(map(str, result.get("errors", []))) or str(result.get("result", ""))[:500]
+            return "error", f"Claude Code ended with {subtype or 'an error'}: {errors}"
+        said = str(result.get("result", ""))
+        stage = checkpoint_stage(said)
+        if checkpoint == "ask" and ask is not None and stage and stage not in tally.checkpoints:
+            tally.checkpoints.append(stage)
+            transcript.harness("checkpoint", stage=stage, summary=said)
+            prompt = ask(stage, said).strip() or "Carry on as you planned."
+            transcript.harness("person", text=prompt)
+            resume = result.get("session_id")
+            if tally.turns >= limits.max_turns:
+                return "turn_limit", f"{tally.turns} turns reached the limit of {limits.max_turns}"
+            continue
+        missing = results_written(ws.root)
+        if missing:
+            return "no_results", f"the agent ended its turn with results {missing}"
+        return "done", "metrics.json and report.md written; the agent ended its turn"

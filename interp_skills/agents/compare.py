@@ -101,6 +101,10 @@ def plot(summary: list[dict[str, Any]], rows: list[dict[str, Any]], path: Path, 
             ax.plot([i] * len(points), points, "o", color="#08519c", markersize=4)
         if all(s[key] is None for s in summary):
             ax.text(0.5, 0.5, "not measured", transform=ax.transAxes, ha="center", color="grey")
+        if key == "claims_passed":
+            ax.set_ylim(0, max(summary[0]["claims_total"], 1))
+        elif key == "judge":
+            ax.set_ylim(0, 1)
         ax.set_title(label, fontsize=10)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -12,14 +12,6 @@ from pydantic import BaseModel, Field
 from interp_skills.errors import InterpSkillsError
 
 StopReason = Literal["done", "turn_limit", "budget_limit", "timeout", "no_results", "error"]
-STOP_MEANING: dict[str, str] = {
-    "done": "the agent wrote metrics.json and report.md and ended its turn",
-    "turn_limit": "the run reached --max-turns",
-    "budget_limit": "the run reached --budget-usd",
-    "timeout": "the run reached --timeout (wall clock)",
-    "no_results": "the agent ended without writing metrics.json and report.md",
-    "error": "the agent could not run on (see the detail)",
-}
 # Called at a checkpoint with (stage, the agent's summary); returns the person's reply ("" = carry on).
 Asker = Callable[[str, str], str]
 

@@ -9,7 +9,7 @@
     RUN_DIR/transcript.md      the same, readable (what the judge reads)
     RUN_DIR/metrics.json, report.md   the agent's results, copied from the workspace
     RUN_DIR/agent.json         how the run stopped, turns, cost, wall time, tool calls
-    RUN_DIR/claims.json, verdict.json  the pack's claims and the autorater's verdict
+    RUN_DIR/claims.json, rubric.toml, verdict.json  the claims, the judge's rubric, the verdict
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from interp_skills.agents.outcome import STOP_MEANING, AgentError, AgentOutcome, Asker, Limits
+from interp_skills.agents.outcome import AgentError, AgentOutcome, Asker, Limits
 from interp_skills.agents.task import build_task
 from interp_skills.agents.transcript import TRANSCRIPT_FILE, Transcript, render_markdown
 from interp_skills.agents.workspace import FORMATS, prepare_workspace
@@ -38,14 +37,9 @@ from interp_skills.spec import PaperPack
 
 AGENTS = ("claude-code", "api")
 CHECKPOINT_MODES = ("none", "ask")
-AGENT_FILE, TASK_FILE, WORKSPACE_DIR = "agent.json", "task.md", "workspace"
+AGENT_FILE, TASK_FILE, WORKSPACE_DIR, RUBRIC_FILE = "agent.json", "task.md", "workspace", "rubric.toml"
 RESULT_FILES = ("metrics.json", "report.md")
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
-
-
-def rubric_path() -> str:
-    """The agent-replication rubric shipped with this package."""
-    return str(files("interp_skills.agents").joinpath("rubric.toml"))
 
 
 class AgentRunOptions(BaseModel):
@@ -132,11 +126,11 @@ def _start_folder(run_dir: Path) -> None:
 
 
 def run_agent(pack: PaperPack | str, options: AgentRunOptions, *, out: str | Path | None = None,
-              ask: Asker | None = None, client: Any = None) -> AgentRun:
+              ask: Asker | None = None) -> AgentRun:
     """Run an agent on ``pack`` in the chosen format; write the run folder and its verdict.
 
     ``ask(stage, summary)`` is called at each checkpoint when ``options.checkpoint == "ask"``
-    and returns the person's reply. ``client`` replaces the AsyncAnthropic client of the API loop.
+    and returns the person's reply.
     """
     from interp_skills.agents.api_loop import DEFAULT_API_MODEL, check_price, run_api_agent
     from interp_skills.agents.claude_code import find_claude, run_claude_code
@@ -151,7 +145,7 @@ def run_agent(pack: PaperPack | str, options: AgentRunOptions, *, out: str | Pat
         find_claude()
     else:
         check_price(options.model or DEFAULT_API_MODEL, options.limits)
-    if client is None and not os.environ.get(API_KEY_ENV, "").strip():
+    if not os.environ.get(API_KEY_ENV, "").strip():
         raise AgentError(f"an agent run needs an Anthropic API key: set {API_KEY_ENV} (it is passed to the agent "
                          "through the environment and never written to the run folder)")
     techniques = [get_registry().technique(name) for name in pack.techniques]
@@ -173,33 +167,35 @@ def run_agent(pack: PaperPack | str, options: AgentRunOptions, *, out: str | Pat
         "claims": [c.model_dump(mode="json") for c in pack.claims],
     })
     write_json(run_dir / "claims.json", {"claims": [c.model_dump(mode="json") for c in pack.claims]})
+    write_atomic(run_dir / RUBRIC_FILE, files("interp_skills.agents").joinpath(RUBRIC_FILE).read_text("utf-8"))
 
     transcript = Transcript(run_dir, secrets)
     transcript.harness("start", task=task, pack=pack.name, format=options.format, agent=options.agent)
     started = time.perf_counter()
-    try:
-        kwargs = dict(model=options.model, limits=options.limits, transcript=transcript,
-                      checkpoint=options.checkpoint, ask=ask)
-        if options.agent == "claude-code":
-            outcome = run_claude_code(ws, task, **kwargs)
-        else:
-            outcome = run_api_agent(ws, task, log_dir=run_dir / "logs", client=client, **kwargs)
-        outcome.wall_s = round(time.perf_counter() - started, 1)
-        transcript.harness("stop", stop=outcome.stop, detail=outcome.detail)
+    try:  # whatever happens, no secret stays in the folder
+        try:
+            kwargs = dict(model=options.model, limits=options.limits, transcript=transcript,
+                          checkpoint=options.checkpoint, ask=ask)
+            if options.agent == "claude-code":
+                outcome = run_claude_code(ws, task, **kwargs)
+            else:
+                outcome = run_api_agent(ws, task, log_dir=run_dir / "logs", **kwargs)
+            outcome.wall_s = round(time.perf_counter() - started, 1)
+            transcript.harness("stop", stop=outcome.stop, detail=outcome.detail)
+        finally:
+            transcript.close()
+        for name in RESULT_FILES:
+            if (ws.root / name).is_file():
+                shutil.copyfile(ws.root / name, run_dir / name)
+        write_json(run_dir / AGENT_FILE, outcome.model_dump(mode="json"))
+        cost = "unknown" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f} ({outcome.cost_source})"
+        header = {"pack": f"{pack.name} ({pack.title})", "format": options.format, "agent": options.agent,
+                  "model": options.model or "default", "stop": f"{outcome.stop}: {outcome.detail}",
+                  "turns": outcome.turns, "cost": cost, "wall time": f"{outcome.wall_s} s"}
+        write_atomic(run_dir / TRANSCRIPT_FILE, redact(render_markdown(transcript.events, header), secrets))
+        verdict = rate_run(run_dir, pack.claims, options.judge, rubric=str(run_dir / RUBRIC_FILE))
     finally:
-        transcript.close()
-
-    for name in RESULT_FILES:
-        if (ws.root / name).is_file():
-            shutil.copyfile(ws.root / name, run_dir / name)
-    write_json(run_dir / AGENT_FILE, outcome.model_dump(mode="json"))
-    cost = "unknown" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f} ({outcome.cost_source})"
-    header = {"pack": f"{pack.name} ({pack.title})", "format": options.format, "agent": options.agent,
-              "model": options.model or "default", "stop": f"{outcome.stop}: {outcome.detail}",
-              "turns": outcome.turns, "cost": cost, "wall time": f"{outcome.wall_s} s"}
-    write_atomic(run_dir / TRANSCRIPT_FILE, redact(render_markdown(transcript.events, header), secrets))
-    verdict = rate_run(run_dir, pack.claims, options.judge, rubric=rubric_path())
-    scrub(run_dir, secrets)
+        scrub(run_dir, secrets)
     return AgentRun(run_dir, outcome, verdict)
 
 
@@ -207,5 +203,4 @@ def describe(run: AgentRun) -> str:
     """Two lines for the terminal: how the run stopped, and the verdict."""
     o = run.outcome
     cost = "cost unknown" if o.cost_usd is None else f"${o.cost_usd:.4f}"
-    return (f"stopped: {o.stop} ({STOP_MEANING[o.stop]}); {o.detail}. {o.turns} turns, {cost}, {o.wall_s} s\n"
-            f"{run.verdict.summary}")
+    return f"stopped: {o.stop} ({o.detail}); {o.turns} turns, {cost}, {o.wall_s} s\n{run.verdict.summary}"
