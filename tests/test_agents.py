@@ -438,6 +438,23 @@ def test_cli_agent_run_and_compare(env: Any, tmp_path: Path) -> None:
     assert "claims passed" in compared.output and (tmp_path / "cmp" / "compare.png").is_file()
 
 
+def test_cli_checkpoint_shows_the_summary_and_reads_the_reply(env: Any, tmp_path: Path) -> None:
+    from interp_skills.cli import app
+
+    steps = [lambda body: fake.text("CHECKPOINT slow\nThe loop total is 2.9."),
+             *write_results("write_file", lambda body: {"norm": 1, "reply": body["messages"][-1]["content"]},
+                            path_key="path")]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        ran = CliRunner().invoke(app, ["agent", "run", "toy-pack", "--format", "prompt", "--agent", "api", "--model",
+                                       MODEL, "--checkpoint", "ask", "--out", str(tmp_path / "run")],
+                                 input="Try a smaller coefficient.\n")
+    assert ran.exit_code == 0, ran.output
+    assert "checkpoint after stage slow" in ran.output and "The loop total is 2.9." in ran.output
+    reply = json.loads((tmp_path / "run" / "metrics.json").read_text())["reply"]
+    assert reply == "Try a smaller coefficient."
+
+
 def test_bad_input_gets_a_clear_error(env: Any, tmp_path: Path) -> None:
     from interp_skills.cli import app
 

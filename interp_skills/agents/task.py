@@ -67,10 +67,11 @@ def build_task(pack: PaperPack, ws: Workspace, agent: str, checkpoint: str) -> s
         "The reference pipeline has these steps (follow them, or say in the report where you departed):\n"
         + "\n".join(plan),
     ]
-    if checkpoint == "ask" and any(s.pause for s in pack.stages):
+    paused = [s.name for s in pack.stages if s.pause]
+    if checkpoint == "ask" and paused:
         parts += ["## Checkpoints",
                   "After each step marked [checkpoint], stop and end your turn with a message whose first line is "
-                  f"exactly `{CHECKPOINT_MARK} <step name>` (e.g. `{CHECKPOINT_MARK} {pack.stages[0].name}`), then "
+                  f"exactly `{CHECKPOINT_MARK} <step name>` (e.g. `{CHECKPOINT_MARK} {paused[0]}`), then "
                   "what you found and what you will do next. A person will answer; then carry on."]
     parts += [
         "## Results",
