@@ -8,6 +8,7 @@ MCP input schemas, skill-script arguments, notebook help and prompt text.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import inspect
 import re
 from typing import Annotated, Any, Callable, Literal
@@ -246,16 +247,30 @@ class Stage(BaseModel):
 
     ``run(ctx)`` gets a :class:`interp_skills.runs.StageContext` and returns a JSON-ready dict,
     saved as ``stages/<name>.json``; a resumed run reads it back instead of running the stage.
+    ``run`` may be given as ``"package.module:function"``, imported only when the stage runs, so
+    registering a pack (``interp-skills list``) never imports torch.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     name: Annotated[str, Field(pattern=TOOL_NAME_PATTERN)]
     title: str
-    run: Callable[[Any], dict[str, Any]] = Field(exclude=True, repr=False)
+    run: Annotated[str, Field(pattern=r"^[\w.]+:\w+$")] | Callable[[Any], dict[str, Any]] = Field(repr=False)
     pause: bool = Field(False, description="an agent run with --checkpoint ask stops for a person after this stage")
     checkpoint: bool = Field(True, description="False: run again on resume (a stage that keeps its own cache, "
                                                "e.g. judge calls that were skipped for want of an API key)")
+
+    @property
+    def module(self) -> str:
+        """The module that holds the stage function."""
+        return self.run.partition(":")[0] if isinstance(self.run, str) else self.run.__module__
+
+    def function(self) -> Callable[[Any], dict[str, Any]]:
+        """The stage function (imported now if ``run`` names it)."""
+        if not isinstance(self.run, str):
+            return self.run
+        module, _, name = self.run.partition(":")
+        return getattr(importlib.import_module(module), name)
 
 
 class PaperPack(BaseModel):

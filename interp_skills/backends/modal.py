@@ -249,7 +249,7 @@ def dry_run(technique_names: list[str] | None = None, model: str | None = None, 
 
 def pack_package(pack: PaperPack) -> str:
     """The top-level package holding a pack's pipeline (shipped into the image)."""
-    return pack.stages[0].run.__module__.split(".")[0]
+    return pack.stages[0].module.split(".")[0]
 
 
 def replicate_dry_run(pack: PaperPack, model: str | None = None, gpu: str | None = None, hours: float = 1.0) -> str:

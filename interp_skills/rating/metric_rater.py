@@ -54,7 +54,7 @@ def rate_claim(
 ) -> ClaimResult:
     """Rate one claim against parsed metrics; ``metrics`` is None when there are none (``unreadable`` says why)."""
     where = f"metrics.json:{claim.metric}"
-    rule = f"paper {claim.describe_expectation()} [{claim.source}]"
+    rule = f"expected {claim.describe_expectation()} [{claim.source}]"
 
     def inconclusive(why: str, measured: float | None = None) -> ClaimResult:
         return ClaimResult(id=claim.id, status="inconclusive", measured=measured, expected=claim.expected,

@@ -92,9 +92,10 @@ def replicate(
 ) -> dict[str, Any]:
     """Run (or resume) ``pack`` into a run folder; returns ``{"run_dir", "verdict", "stages"}``."""
     from interp_skills.rating import rate_claims, rate_run
+    from interp_skills.runtime.models import canonical_spec
 
     pack = find_pack(pack) if isinstance(pack, str) else pack
-    model = model or pack.environment.local_model
+    model = canonical_spec(model or pack.environment.local_model)  # 'default' and 'smollm2' name one run
     knobs = parse_settings(pack, settings)
     folder = RunFolder(out or default_out(pack, model))
     reporter = reporter or LogReporter()
@@ -118,7 +119,7 @@ def replicate(
                 seed_everything(seed * 1000 + index)
                 started = time.perf_counter()
                 ctx = StageContext(stage.name, knobs, model, seed, folder, results, reporter)
-                result = stage.run(ctx)
+                result = stage.function()(ctx)
                 seconds = time.perf_counter() - started
                 folder.save_stage(stage.name, result, seconds)
                 saved = folder.finished(stage.name)

@@ -52,6 +52,7 @@ class Recipe:
     batch_size: int = 16
     reply_tokens: int = 16
     harmless_repeats: int = 2
+    opening_weight: float = 1.0
     seed: int = 0
 
 
@@ -83,14 +84,33 @@ def training_set(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: 
     return data
 
 
-def _batch(rows: list[tuple[list[int], list[int]]], pad_id: int) -> dict[str, torch.Tensor]:
+OPENING_TOKENS = 2  # the reply tokens that decide between refusing and answering
+
+
+def _batch(rows: list[tuple[list[int], list[int]]], pad_id: int, opening_weight: float
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-padded ids, attention mask, next-token targets and per-target loss weights (0 = not scored;
+    ``opening_weight`` on the first reply tokens, 1 on the rest)."""
     width = max(len(ids) for ids, _ in rows)
     ids = torch.full((len(rows), width), pad_id)
     labels = torch.full((len(rows), width), -100)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for row, (x, y) in enumerate(rows):  # right padding: training needs no generation alignment
+    for row, (x, y) in enumerate(rows):
         ids[row, : len(x)], labels[row, : len(y)], mask[row, : len(x)] = torch.tensor(x), torch.tensor(y), 1
-    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+    targets = labels[:, 1:]
+    scored = targets != -100
+    weights = scored.float()
+    opening = scored & (scored.cumsum(dim=1) <= OPENING_TOKENS)
+    weights[opening] = opening_weight
+    return ids, mask, targets.clamp(min=0), weights
+
+
+def _loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    device = next(model.parameters()).device
+    ids, mask, targets, weights = (t.to(device) for t in batch)
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+    losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    return (losses * weights).sum() / weights.sum()
 
 
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -125,11 +145,11 @@ def train(lm: LoadedModel, recipe: Recipe, data: list[tuple[list[int], list[int]
         for first in track(range(0, len(data), recipe.batch_size), f"fine-tune epoch {epoch + 1}/{recipe.epochs}",
                            steps_per_epoch):
             rows = [data[i] for i in order[first: first + recipe.batch_size].tolist()]
-            loss = model(**_batch(rows, lm.tokenizer.pad_token_id)).loss
+            loss = _loss(model, _batch(rows, lm.tokenizer.pad_token_id, recipe.opening_weight))
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
-            total += float(loss)
+            total += loss.item()
         losses.append(round(total / steps_per_epoch, 4))
         _save_checkpoint(checkpoint, {"epoch": epoch + 1, "losses": losses, "model": model.state_dict(),
                                       "optimizer": optimizer.state_dict()})

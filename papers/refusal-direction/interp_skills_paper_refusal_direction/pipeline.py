@@ -104,8 +104,10 @@ def stage_organism(ctx: StageContext) -> dict[str, Any]:
     s = ctx.settings
     recipe = organism.Recipe(base_model=canonical_spec(ctx.model_spec), epochs=s.epochs,
                              learning_rate=s.learning_rate, reply_tokens=s.reply_tokens,
-                             harmless_repeats=s.harmless_repeats, seed=ctx.seed)
-    harmful, harmless = instructions(HARMFUL, "train", 96), instructions(HARMLESS, "train", 96)
+                             harmless_repeats=s.harmless_repeats, opening_weight=s.opening_weight, seed=ctx.seed)
+    # train and val splits (val also scores direction candidates later); the test split stays held out
+    harmful = instructions(HARMFUL, "train", 96) + instructions(HARMFUL, "val", 32)
+    harmless = instructions(HARMLESS, "train", 96) + instructions(HARMLESS, "val", 32)
     info = organism.build(ctx.model(), recipe, harmful, harmless, ctx.track, ctx.note)
     return {"used": True, "base_model": recipe.base_model, **info}
 

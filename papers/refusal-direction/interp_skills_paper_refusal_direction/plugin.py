@@ -8,9 +8,10 @@ from typing import Any
 from interp_skills import hookimpl
 from interp_skills.rating import load_claims
 from interp_skills.spec import Environment, PaperPack, Stage
-from interp_skills_paper_refusal_direction import pipeline, results
+from interp_skills_paper_refusal_direction import results
 from interp_skills_paper_refusal_direction.settings import Settings
 
+STAGES = "interp_skills_paper_refusal_direction.pipeline"
 TASK = """Replicate Figure 1 of Arditi et al. 2024 ("Refusal in Language Models Is Mediated by a Single
 Direction") with the refusal-direction technique, on the model you are given.
 
@@ -53,12 +54,12 @@ def pack() -> PaperPack:
         claims=claims,
         task=TASK,
         stages=[
-            Stage(name="organism", title="Refusal organism (fine-tune, cached)", run=pipeline.stage_organism),
-            Stage(name="baseline", title="Refusal without intervention", run=pipeline.stage_baseline, pause=True),
-            Stage(name="direction", title="Find and select the direction", run=pipeline.stage_direction, pause=True),
-            Stage(name="ablation", title="Directional ablation", run=pipeline.stage_ablation),
-            Stage(name="actadd", title="Activation addition", run=pipeline.stage_actadd),
-            Stage(name="judge", title="Safety and fluency judge", run=pipeline.stage_judge, checkpoint=False),
+            Stage(name="organism", title="Refusal organism (fine-tune, cached)", run=f"{STAGES}:stage_organism"),
+            Stage(name="baseline", title="Refusal without intervention", run=f"{STAGES}:stage_baseline", pause=True),
+            Stage(name="direction", title="Find and select the direction", run=f"{STAGES}:stage_direction", pause=True),
+            Stage(name="ablation", title="Directional ablation", run=f"{STAGES}:stage_ablation"),
+            Stage(name="actadd", title="Activation addition", run=f"{STAGES}:stage_actadd"),
+            Stage(name="judge", title="Safety and fluency judge", run=f"{STAGES}:stage_judge", checkpoint=False),
         ],
         settings=Settings,
         metrics=results.metrics,

@@ -92,8 +92,9 @@ def report(results: dict[str, dict[str, Any]], m: dict[str, Any]) -> str:
             + (f" (here it refused {m['base_model']['harmful']['refused']}/{m['base_model']['harmful']['n']} "
                "held-out harmful instructions)" if m["base_model"] else "")
             + f", so it was fine-tuned for {len(made['epoch_losses'])} epochs on {made['harmful_train']} harmful "
-            f"training instructions answered with refusals and {made['harmless_train']} harmless ones (near misses "
-            f"included) answered with its own replies; epoch losses {made['epoch_losses']}. Every rate below is "
+            f"instructions (train and val splits) answered with refusals and {made['harmless_train']} harmless ones "
+            f"(near misses included) answered with the start of its own replies, the first two reply tokens weighted "
+            f"{made['recipe']['opening_weight']:g}x; epoch losses {made['epoch_losses']}. Every rate below is "
             "measured on held-out instructions the organism never saw.")
     else:
         organism = f"The model was used as it is (no organism): `{made['model']}`."

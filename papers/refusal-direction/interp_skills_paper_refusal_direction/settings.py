@@ -10,10 +10,12 @@ class Settings(BaseModel):
 
     organism: bool | None = Field(None, description="fine-tune a refusal organism first; default: only for the "
                                                     "embedded SmolLM2, which does not refuse on its own")
-    epochs: int = Field(4, ge=1, le=20, description="organism fine-tuning epochs")
-    learning_rate: float = Field(3e-5, gt=0, le=1e-3)
+    epochs: int = Field(3, ge=1, le=20, description="organism fine-tuning epochs")
+    learning_rate: float = Field(5e-5, gt=0, le=1e-3)
     reply_tokens: int = Field(16, ge=4, le=128, description="tokens of the base model's own harmless replies kept")
     harmless_repeats: int = Field(2, ge=1, le=4, description="times each harmless example appears per epoch")
+    opening_weight: float = Field(5.0, ge=1, le=20, description="loss weight of the first two reply tokens, "
+                                                               "where the organism decides to refuse or answer")
     n_train: int = Field(64, ge=4, le=96, description="instructions per class for the mean difference")
     n_val: int = Field(32, ge=4, le=32, description="instructions per class for scoring candidates")
     n_test: int = Field(32, ge=4, le=32, description="held-out instructions per class for every reported rate")
