@@ -19,7 +19,6 @@ from interp_skills.rating import API_KEY_ENV
 from interp_skills.runs import LogReporter, replicate
 from interp_skills.runtime import load_model
 
-pytestmark = pytest.mark.slow
 SMALL = {"organism": False, "n_train": 8, "n_val": 4, "n_test": 4, "max_new_tokens": 8, "batch_size": 8}
 
 
@@ -40,6 +39,7 @@ def test_pack_declares_claims_stages_and_task():
         assert claim.metric in p.task  # the agent's task names every metric a claim reads
 
 
+@pytest.mark.slow
 def test_small_run_writes_an_honest_run_folder(tmp_path, monkeypatch):
     monkeypatch.delenv(API_KEY_ENV, raising=False)
     result = replicate(pack(), out=tmp_path / "run", settings=SMALL, reporter=LogReporter())
@@ -65,6 +65,7 @@ def test_small_run_writes_an_honest_run_folder(tmp_path, monkeypatch):
     assert (run / "stages" / "direction" / "candidates.json").is_file()
 
 
+@pytest.mark.slow
 def test_organism_training_resumes_from_its_epoch_checkpoint_and_is_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERP_SKILLS_CACHE", str(tmp_path / "cache"))
     lm = load_model()
@@ -132,3 +133,21 @@ def test_safety_judge_scores_sets_keeps_the_short_reply_rule_and_caches(tmp_path
     cached = safety.judge_sets({}, "judge-model", tmp_path, lambda *a: pytest.fail("re-judged"))
     assert cached == result
     assert "sk-ant-test-key" not in (tmp_path / safety.CACHE_FILE).read_text()
+
+
+def test_modal_dry_run_prints_the_plan_with_no_credentials(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HOME": str(tmp_path), "MODAL_CONFIG_PATH": str(tmp_path / "absent.toml")}
+    env.pop("MODAL_TOKEN_ID", None)
+    env.pop("MODAL_TOKEN_SECRET", None)
+    result = subprocess.run([sys.executable, "-m", "interp_skills", "replicate", "refusal-direction", "--backend",
+                             "modal", "--dry-run"], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "replicate refusal-direction on Modal" in out
+    assert "stages:     organism, baseline, direction, ablation, actadd, judge" in out
+    assert "model:      Qwen/Qwen2.5-1.5B-Instruct" in out and "GPU:        A10" in out
+    assert "cost:       ~$" in out and "no Modal token yet" in out
