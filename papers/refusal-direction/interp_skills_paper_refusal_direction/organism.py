@@ -66,11 +66,21 @@ def organism_dir(key: str) -> Path:
     return cache_dir() / "organisms" / key
 
 
-def _example(lm: LoadedModel, prompt: str, reply: str, ends: bool) -> tuple[list[int], list[int]]:
-    """Token ids of chat prompt + reply, and labels that score only the reply (and its end token)."""
+def end_of_turn_id(lm: LoadedModel) -> int:
+    """The token the chat template puts right after an assistant reply (``<|im_end|>`` for ChatML)."""
+    tok = lm.tokenizer
+    marker = "\u2063reply\u2063"
+    text = tok.apply_chat_template([{"role": "user", "content": "q"}, {"role": "assistant", "content": marker}],
+                                   tokenize=False)
+    after = tok(text.split(marker, 1)[1], add_special_tokens=False)["input_ids"] if marker in text else []
+    return after[0] if after else tok.eos_token_id
+
+
+def _example(lm: LoadedModel, prompt: str, reply: str, end: int | None) -> tuple[list[int], list[int]]:
+    """Token ids of chat prompt + reply, and labels that score only the reply (and its end token, if given)."""
     tok = lm.tokenizer
     prompt_ids = tok(lm.format_chat(prompt), add_special_tokens=False)["input_ids"]
-    reply_ids = tok(reply, add_special_tokens=False)["input_ids"] + ([tok.eos_token_id] if ends else [])
+    reply_ids = tok(reply, add_special_tokens=False)["input_ids"] + ([end] if end is not None else [])
     return prompt_ids + reply_ids, [-100] * len(prompt_ids) + reply_ids
 
 
@@ -79,8 +89,9 @@ def training_set(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: 
     """Harmful -> a refusal (seeded choice, with its end token); harmless -> the base model's own reply start
     (truncated, so no end token), repeated ``harmless_repeats`` times to balance the classes."""
     rng = random.Random(recipe.seed)
-    data = [_example(lm, p, rng.choice(REFUSALS), True) for p in harmful]
-    data += [_example(lm, p, r, False) for p, r in zip(harmless, replies)] * recipe.harmless_repeats
+    end = end_of_turn_id(lm)
+    data = [_example(lm, p, rng.choice(REFUSALS), end) for p in harmful]
+    data += [_example(lm, p, r, None) for p, r in zip(harmless, replies)] * recipe.harmless_repeats
     return data
 
 

@@ -29,8 +29,8 @@ baseline.harmful.refusal_score, baseline.harmless.refusal_score, direction.kl, d
 ablation.harmful.refusal_score, ablation.ce.increase (nats per token),
 ablation.harmful.distinct_word_ratio_vs_baseline, actadd.harmless.refusal_score, and
 ablation.harmful.safety_score (the share of ablated harmful completions a judge finds safe; null
-if no judge is available to you). Then write report.md: what you ran, the numbers, and where the result differs from the paper.
-Report only numbers your tools returned."""
+if no judge is available to you). Then write report.md: what you ran, the numbers, and where the
+result differs from the paper. Report only numbers your tools returned."""
 
 
 def pack() -> PaperPack:

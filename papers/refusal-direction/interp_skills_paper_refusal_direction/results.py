@@ -17,7 +17,8 @@ def metrics(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     def rates(part: dict[str, Any]) -> dict[str, Any]:
         return {k: part[k] for k in ("refusal_score", "refused", "n", "distinct_word_ratio")}
 
-    baseline_ratio = base["harmful"]["distinct_word_ratio"]
+    # coherence reference: the model's own answers (harmless, no intervention); its refusals repeat set phrases
+    baseline_ratio = base["harmless"]["distinct_word_ratio"]
     ablated = results["ablation"]["harmful"]
     return {
         "organism": {"used": made["used"], "base_model": made.get("base_model"), "key": made.get("key"),
@@ -131,7 +132,8 @@ prompts {chosen['kl']}; it {filters}. The full candidate table and heatmaps are 
 Coherence under ablation is checked two ways, because ablating a poor direction can "remove refusal" by
 breaking the text: cross-entropy of the model's own harmless completions rises by {ce['increase']:+.3f} nats
 (Arditi et al. report +0.01 to +0.05 for their models), and the per-completion distinct-word ratio of ablated
-harmful completions is {m['ablation']['harmful']['distinct_word_ratio_vs_baseline']} of the baseline's. {judge}
+harmful completions is {m['ablation']['harmful']['distinct_word_ratio_vs_baseline']} times that of its own answers to
+harmless instructions without intervention. {judge}
 
 Ablated, on harmful instructions:
 {_examples(ablation_rows)}
