@@ -26,7 +26,7 @@ from typing import Any, Awaitable, Callable
 
 from interp_skills.agents.outcome import AgentError, AgentOutcome, Asker, Limits, Tally, results_written
 from interp_skills.agents.prices import price_for, price_source
-from interp_skills.agents.task import checkpoint_stage
+from interp_skills.agents.task import ask_at_checkpoint
 from interp_skills.agents.transcript import Transcript
 from interp_skills.agents.workspace import SKILLS_DIR, Workspace
 from interp_skills.rating.anthropic_api import API_KEY_ENV, redact
@@ -240,12 +240,8 @@ async def _loop(ws: Workspace, task: str, model: str, limits: Limits, transcript
                 transcript.add({"type": "user", "message": messages[-1]})
                 continue
             said = "\n".join(b.get("text", "") for b in blocks if b.get("type") == "text")
-            stage = checkpoint_stage(said)
-            if checkpoint == "ask" and ask is not None and stage and stage not in tally.checkpoints:
-                tally.checkpoints.append(stage)
-                transcript.harness("checkpoint", stage=stage, summary=said)
-                reply = ask(stage, said).strip() or "Carry on as you planned."
-                transcript.harness("person", text=reply)
+            reply = ask_at_checkpoint(said, checkpoint, ask, tally, transcript)
+            if reply is not None:
                 messages.append({"role": "user", "content": reply})
                 continue
             transcript.add({"type": "result", "subtype": "success", "result": said, "num_turns": tally.turns,

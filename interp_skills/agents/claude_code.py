@@ -25,7 +25,7 @@ from typing import Any
 
 import interp_skills
 from interp_skills.agents.outcome import AgentError, AgentOutcome, Asker, Limits, Tally, results_written
-from interp_skills.agents.task import checkpoint_stage
+from interp_skills.agents.task import ask_at_checkpoint
 from interp_skills.agents.transcript import Transcript
 from interp_skills.agents.workspace import MCP_SERVER, NOTEBOOK_SERVER, Workspace
 from interp_skills.rating.anthropic_api import redact
@@ -204,13 +204,9 @@ def _run_segments(claude: str, ws: Workspace, task: str, model: str | None, limi
             errors = "; ".join(map(str, result.get("errors", []))) or str(result.get("result", ""))[:500]
             return "error", f"Claude Code ended with {subtype or 'an error'}: {errors}"
         said = str(result.get("result", ""))
-        stage = checkpoint_stage(said)
-        if checkpoint == "ask" and ask is not None and stage and stage not in tally.checkpoints:
-            tally.checkpoints.append(stage)
-            transcript.harness("checkpoint", stage=stage, summary=said)
-            prompt = ask(stage, said).strip() or "Carry on as you planned."
-            transcript.harness("person", text=prompt)
-            resume = result.get("session_id")
+        reply = ask_at_checkpoint(said, checkpoint, ask, tally, transcript)
+        if reply is not None:
+            prompt, resume = reply, result.get("session_id")
             if tally.turns >= limits.max_turns:
                 return "turn_limit", f"{tally.turns} turns reached the limit of {limits.max_turns}"
             continue

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from interp_skills.agents.workspace import MCP_SERVER, NOTEBOOK_FILE, NOTEBOOK_SERVER, SKILLS_DIR, Workspace
+
+if TYPE_CHECKING:
+    from interp_skills.agents.outcome import Asker, Tally
+    from interp_skills.agents.transcript import Transcript
 from interp_skills.spec import PaperPack
 
 CHECKPOINT_MARK = "CHECKPOINT"
@@ -15,6 +20,19 @@ def checkpoint_stage(text: str) -> str | None:
     """The stage named on a ``CHECKPOINT <stage>`` line of an agent's message, if there is one."""
     found = _CHECKPOINT_LINE.search(text or "")
     return found.group(1) if found else None
+
+
+def ask_at_checkpoint(said: str, checkpoint: str, ask: "Asker | None", tally: "Tally",
+                      transcript: "Transcript") -> str | None:
+    """The person's reply if the agent just reached a new ``CHECKPOINT`` stage and we ask at checkpoints."""
+    stage = checkpoint_stage(said)
+    if checkpoint != "ask" or ask is None or not stage or stage in tally.checkpoints:
+        return None
+    tally.checkpoints.append(stage)
+    transcript.harness("checkpoint", stage=stage, summary=said)
+    reply = ask(stage, said).strip() or "Carry on as you planned."
+    transcript.harness("person", text=reply)
+    return reply
 
 
 def how_to_use(ws: Workspace, agent: str) -> str:
