@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeVar
 
 from transformers import BatchEncoding
 
 from interp_skills.runtime.models import LoadedModel
 
+T = TypeVar("T")
 
-def batched(prompts: list[str], batch_size: int) -> Iterator[tuple[int, list[str]]]:
-    """Consecutive slices of ``prompts`` with the index of their first item."""
+
+def batched(prompts: list[T], batch_size: int) -> Iterator[tuple[int, list[T]]]:
+    """Consecutive slices of ``prompts`` (or any list) with the index of their first item."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     for start in range(0, len(prompts), batch_size):

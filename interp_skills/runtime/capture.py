@@ -34,11 +34,22 @@ def capture_activations(
     if not positions:
         raise ValueError("positions is empty; pass at least one token position, e.g. [-1].")
     result = torch.empty(len(prompts), len(layers), len(positions), lm.d_model)
-    for start, chunk in batched(prompts, batch_size):
-        batch = encode(lm, chunk, chat=chat, system=system)
-        index = token_index(batch["attention_mask"], positions, first_prompt=start)
-        result[start : start + len(chunk)] = _capture_batch(lm, batch, layers, site, index)
+    # Batch prompts of similar length together: padding costs compute, and results do not depend on it.
+    order = length_order(lm, prompts, chat=chat, system=system)
+    for start, chunk in batched(order, batch_size):
+        batch = encode(lm, [prompts[i] for i in chunk], chat=chat, system=system)
+        index = token_index(batch["attention_mask"], positions, prompt_numbers=chunk)
+        result[chunk] = _capture_batch(lm, batch, layers, site, index)
     return result
+
+
+def length_order(lm: LoadedModel, prompts: list[str], *, chat: bool, system: str | None) -> list[int]:
+    """Prompt indices sorted by token count (stable, so equal lengths keep their order)."""
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a list of strings, not one string; wrap it in a list.")
+    texts = [lm.format_chat(p, system) for p in prompts] if chat else list(prompts)
+    lengths = [len(ids) for ids in lm.tokenizer(texts, add_special_tokens=not chat)["input_ids"]]
+    return sorted(range(len(prompts)), key=lengths.__getitem__)
 
 
 def _capture_batch(
@@ -70,7 +81,8 @@ def _capture_batch(
     return torch.stack([captured[slot] for slot in range(len(layers))], dim=1)
 
 
-def token_index(attention_mask: torch.Tensor, positions: list[int], *, first_prompt: int = 0) -> torch.Tensor:
+def token_index(attention_mask: torch.Tensor, positions: list[int], *, prompt_numbers: list[int] | None = None
+                ) -> torch.Tensor:
     """Column of each requested position in each left-padded row, shape ``[batch, len(positions)]``."""
     width = attention_mask.shape[1]
     real = attention_mask.sum(dim=1, keepdim=True)
@@ -79,7 +91,7 @@ def token_index(attention_mask: torch.Tensor, positions: list[int], *, first_pro
     if outside.any():
         row, col = outside.nonzero()[0].tolist()
         raise ValueError(
-            f"Position {positions[col]} is outside prompt {first_prompt + row}, which has "
+            f"Position {positions[col]} is outside prompt {prompt_numbers[row] if prompt_numbers else row}, which has "
             f"{real[row].item()} tokens; use positions within -{real[row].item()}..{real[row].item() - 1}."
         )
     return torch.where(wanted < 0, width + wanted, width - real + wanted)
