@@ -63,6 +63,7 @@ def figure(results: dict[str, dict[str, Any]], m: dict[str, Any], path: Path) ->
             left.bar(i + offset, value, width=0.38, color="tab:red" if i == 0 else "tab:blue", hatch=hatch,
                      edgecolor="black", label=label if i == 0 else None)
     left.set_xticks([0, 1], [b[0] for b in bars])
+    left.set_xlim(-0.6, 1.6)
     left.set_ylim(0, 1.05)
     left.set_title(f"harmful (n={m['baseline']['harmful']['n']}, held out)", fontsize=9)
     left.legend(fontsize=7, loc="upper right")
