@@ -344,6 +344,7 @@ def replicate(
         fail(str(exc))
     out.print(summary, highlight=False)
     out.print(f"run folder: {run_dir} (read {run_dir / 'report.md'})", highlight=False)
+    raise typer.Exit(1 if summary.startswith("FAIL") else 0)  # as `rate` does: a required claim failed
 
 
 @app.command()
