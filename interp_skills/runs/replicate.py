@@ -111,6 +111,7 @@ def replicate(
         reporter.note(f"resuming the run in {folder.root}")
     results: dict[str, dict[str, Any]] = {}
     timings: list[dict[str, Any]] = []
+    models: dict[str, Any] = {}  # shared by the stages: each model is loaded (and announced) once per run
     try:
         for index, stage in enumerate(pack.stages):
             saved = folder.finished(stage.name) if stage.checkpoint else None
@@ -118,7 +119,7 @@ def replicate(
             if saved is None:
                 seed_everything(seed * 1000 + index)
                 started = time.perf_counter()
-                ctx = StageContext(stage.name, knobs, model, seed, folder, results, reporter)
+                ctx = StageContext(stage.name, knobs, model, seed, folder, results, reporter, models)
                 result = stage.function()(ctx)
                 seconds = time.perf_counter() - started
                 folder.save_stage(stage.name, result, seconds)
