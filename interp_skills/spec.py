@@ -11,7 +11,7 @@ import datetime as dt
 import importlib
 import inspect
 import re
-from typing import Annotated, Any, Callable, Literal
+from typing import Annotated, Any, Callable, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -42,6 +42,16 @@ def check_name(name: str) -> str:
 
 
 SkillName = Annotated[str, AfterValidator(check_name)]
+T = TypeVar("T")
+
+
+def find_named(items: list[T], name: str, owner: str, kind: str) -> T:
+    """The item of ``items`` whose ``.name`` is ``name``; UnknownNameError listing the names otherwise."""
+    for item in items:
+        if item.name == name:  # type: ignore[attr-defined]
+            return item
+    raise UnknownNameError(f"{owner} has no {kind} {name!r}; its {kind}s are: "
+                           + ", ".join(i.name for i in items))  # type: ignore[attr-defined]
 
 
 def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:
@@ -189,13 +199,7 @@ class Technique(BaseModel):
         return tools
 
     def tool(self, name: str) -> Tool:
-        for tool in self.tools:
-            if tool.name == name:
-                return tool
-        raise UnknownNameError(
-            f"technique {self.name!r} has no tool {name!r}; its tools are: "
-            + ", ".join(t.name for t in self.tools)
-        )
+        return find_named(self.tools, name, f"technique {self.name!r}", "tool")
 
 
 class RenderResult(BaseModel):
@@ -312,8 +316,4 @@ class PaperPack(BaseModel):
 
     def stage(self, name: str) -> Stage:
         """The stage called ``name``."""
-        for stage in self.stages:
-            if stage.name == name:
-                return stage
-        raise UnknownNameError(f"pack {self.name!r} has no stage {name!r}; its stages are: "
-                               + ", ".join(s.name for s in self.stages))
+        return find_named(self.stages, name, f"pack {self.name!r}", "stage")

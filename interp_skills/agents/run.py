@@ -20,7 +20,6 @@ import shlex
 import shutil
 import time
 from dataclasses import dataclass
-from importlib import metadata
 from importlib.resources import files
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from interp_skills.agents.workspace import FORMATS, prepare_workspace
 from interp_skills.fileio import write_atomic, write_json
 from interp_skills.rating import Verdict, rate_run
 from interp_skills.rating.anthropic_api import API_KEY_ENV, redact
+from interp_skills.runs.replicate import versions
 from interp_skills.spec import PaperPack
 
 AGENTS = ("claude-code", "api")
@@ -108,16 +108,6 @@ def command_line(pack: str, options: AgentRunOptions, run_dir: Path) -> str:
     return shlex.join([*parts, "--out", str(run_dir)])
 
 
-def _versions(pack: PaperPack) -> dict[str, str]:
-    found = {}
-    for dist in ("interp-skills", pack.plugin, "anthropic"):
-        try:
-            found[dist] = metadata.version(dist)
-        except (metadata.PackageNotFoundError, ValueError):
-            pass
-    return found
-
-
 def _start_folder(run_dir: Path) -> None:
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         raise AgentError(f"{run_dir} already exists and is not empty; pass --out with a new folder "
@@ -162,7 +152,8 @@ def run_agent(pack: PaperPack | str, options: AgentRunOptions, *, out: str | Pat
         "pack": pack.name, "pack_version": pack.version, "title": pack.title, "citation": pack.citation,
         "format": options.format, "agent": options.agent, "model": options.model, "interp_model": interp_model,
         "techniques": pack.techniques, "limits": options.limits.model_dump(), "checkpoint": options.checkpoint,
-        "judge": options.judge, "versions": _versions(pack), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "judge": options.judge, "versions": versions(pack, "anthropic"),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": command_line(pack.name, options, run_dir),
         "claims": [c.model_dump(mode="json") for c in pack.claims],
     })

@@ -18,6 +18,13 @@ class Reporter(Protocol):
     def close(self) -> None: ...
 
 
+def _length(items: Iterable[object], total: int | None) -> int | None:
+    """``total`` if given, else ``len(items)`` when the iterable has one."""
+    if total is not None:
+        return total
+    return len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+
+
 class LogReporter:
     """Progress as log lines (one per stage, one per 10% of a tracked loop)."""
 
@@ -28,7 +35,7 @@ class LogReporter:
         log.info("stage %d done in %.1f s", index + 1, seconds)
 
     def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-        total = total if total is not None else len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+        total = _length(items, total)
         step = max(1, (total or 10) // 10)
         for done, item in enumerate(items, 1):
             yield item
@@ -69,7 +76,7 @@ class RichReporter:
             self.inner = None
 
     def track(self, items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-        total = total if total is not None else len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+        total = _length(items, total)
         if self.inner is not None:
             self.progress.remove_task(self.inner)
         self.inner = self.progress.add_task(f"  {description}", total=total)

@@ -57,13 +57,14 @@ def default_out(pack: PaperPack, model: str) -> Path:
     return Path("runs") / f"{pack.name}-{slug}"
 
 
-def versions(pack: PaperPack) -> dict[str, str]:
+def versions(pack: PaperPack, *extra: str) -> dict[str, str]:
+    """Python's version and the installed versions of the core, the pack's plugin and ``extra`` distributions."""
     found = {"python": platform.python_version()}
-    for dist in ("interp-skills", pack.plugin, "torch", "transformers"):
+    for dist in ("interp-skills", pack.plugin, *extra):
         if dist:
             try:
                 found[dist] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
+            except (metadata.PackageNotFoundError, ValueError):
                 pass
     return found
 
@@ -102,7 +103,7 @@ def replicate(
     config = {
         "pack": pack.name, "model": model, "seed": seed, "settings": knobs.model_dump(mode="json"),
         "title": pack.title, "citation": pack.citation, "pack_version": pack.version, "backend": backend,
-        "versions": versions(pack), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "versions": versions(pack, "torch", "transformers"), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": command_line(pack, model, folder.root, settings, seed),
         "claims": [c.model_dump(mode="json") for c in pack.claims],
     }

@@ -20,16 +20,21 @@ def batched(prompts: list[T], batch_size: int) -> Iterator[tuple[int, list[T]]]:
         yield start, prompts[start : start + batch_size]
 
 
+def model_texts(lm: LoadedModel, prompts: list[str], *, chat: bool, system: str | None = None) -> list[str]:
+    """The texts the tokenizer sees: each prompt in the chat template (with ``system``), or as it is."""
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a list of strings, not one string; wrap it in a list.")
+    return [lm.format_chat(p, system) for p in prompts] if chat else list(prompts)
+
+
 def encode(lm: LoadedModel, prompts: list[str], *, chat: bool, system: str | None = None) -> BatchEncoding:
     """Tokenize with left padding; adds ``position_ids`` that skip the padding.
 
     With ``chat`` each prompt is wrapped in the chat template, which already holds the special
     tokens, so the tokenizer adds none; raw prompts get the tokenizer's usual ones (e.g. BOS).
     """
-    if isinstance(prompts, str):
-        raise TypeError("prompts must be a list of strings, not one string; wrap it in a list.")
-    texts = [lm.format_chat(p, system) for p in prompts] if chat else list(prompts)
-    batch = lm.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=not chat)
+    batch = lm.tokenizer(model_texts(lm, prompts, chat=chat, system=system), return_tensors="pt", padding=True,
+                         add_special_tokens=not chat)
     empty = (batch["attention_mask"].sum(dim=1) == 0).nonzero().flatten().tolist()
     if empty:
         raise ValueError(

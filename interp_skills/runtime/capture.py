@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from transformers import BatchEncoding
 
-from interp_skills.runtime.batching import batched, encode
+from interp_skills.runtime.batching import batched, encode, model_texts
 from interp_skills.runtime.models import LoadedModel
 from interp_skills.runtime.sites import ResidualHook, check_layers, check_site, hook_site
 
@@ -45,9 +45,7 @@ def capture_activations(
 
 def length_order(lm: LoadedModel, prompts: list[str], *, chat: bool, system: str | None) -> list[int]:
     """Prompt indices sorted by token count (stable, so equal lengths keep their order)."""
-    if isinstance(prompts, str):
-        raise TypeError("prompts must be a list of strings, not one string; wrap it in a list.")
-    texts = [lm.format_chat(p, system) for p in prompts] if chat else list(prompts)
+    texts = model_texts(lm, prompts, chat=chat, system=system)
     lengths = [len(ids) for ids in lm.tokenizer(texts, add_special_tokens=not chat)["input_ids"]]
     return sorted(range(len(prompts)), key=lengths.__getitem__)
 

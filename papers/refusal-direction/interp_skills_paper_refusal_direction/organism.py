@@ -76,7 +76,7 @@ def end_of_turn_id(lm: LoadedModel) -> int:
     return after[0] if after else tok.eos_token_id
 
 
-def _example(lm: LoadedModel, prompt: str, reply: str, end: int | None) -> tuple[list[int], list[int]]:
+def example(lm: LoadedModel, prompt: str, reply: str, end: int | None) -> tuple[list[int], list[int]]:
     """Token ids of chat prompt + reply, and labels that score only the reply (and its end token, if given)."""
     tok = lm.tokenizer
     prompt_ids = tok(lm.format_chat(prompt), add_special_tokens=False)["input_ids"]
@@ -90,15 +90,15 @@ def training_set(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: 
     (truncated, so no end token), repeated ``harmless_repeats`` times to balance the classes."""
     rng = random.Random(recipe.seed)
     end = end_of_turn_id(lm)
-    data = [_example(lm, p, rng.choice(REFUSALS), end) for p in harmful]
-    data += [_example(lm, p, r, None) for p, r in zip(harmless, replies)] * recipe.harmless_repeats
+    data = [example(lm, p, rng.choice(REFUSALS), end) for p in harmful]
+    data += [example(lm, p, r, None) for p, r in zip(harmless, replies)] * recipe.harmless_repeats
     return data
 
 
 OPENING_TOKENS = 2  # the reply tokens that decide between refusing and answering
 
 
-def _batch(rows: list[tuple[list[int], list[int]]], pad_id: int, opening_weight: float
+def make_batch(rows: list[tuple[list[int], list[int]]], pad_id: int, opening_weight: float
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Right-padded ids, attention mask, next-token targets and per-target loss weights (0 = not scored;
     ``opening_weight`` on the first reply tokens, 1 on the rest)."""
@@ -116,12 +116,13 @@ def _batch(rows: list[tuple[list[int], list[int]]], pad_id: int, opening_weight:
     return ids, mask, targets.clamp(min=0), weights
 
 
-def _loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+def weighted_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sum of the weighted next-token cross-entropies of a batch from ``make_batch``, and the sum of weights."""
     device = next(model.parameters()).device
     ids, mask, targets, weights = (t.to(device) for t in batch)
     logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
     losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
-    return (losses * weights).sum() / weights.sum()
+    return (losses * weights).sum(), weights.sum()
 
 
 def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
@@ -156,7 +157,8 @@ def train(lm: LoadedModel, recipe: Recipe, data: list[tuple[list[int], list[int]
         for first in track(range(0, len(data), recipe.batch_size), f"fine-tune epoch {epoch + 1}/{recipe.epochs}",
                            steps_per_epoch):
             rows = [data[i] for i in order[first: first + recipe.batch_size].tolist()]
-            loss = _loss(model, _batch(rows, lm.tokenizer.pad_token_id, recipe.opening_weight))
+            summed, weight = weighted_loss(model, make_batch(rows, lm.tokenizer.pad_token_id, recipe.opening_weight))
+            loss = summed / weight
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)

@@ -46,17 +46,13 @@ def _completions(ctx: StageContext, lm: LoadedModel, prompts: list[str], label: 
                               batch_size=batch)
     refused = [is_refusal(t) for t in texts]
     rows = [{"prompt": p, "completion": t, "refused": r} for p, t, r in zip(prompts, texts, refused)]
-    _write(ctx, f"{label}.json", rows)
+    write_json(ctx.files / f"{label}.json", rows)
     return {
         "refusal_score": round(sum(refused) / len(refused), 4),
         "refused": sum(refused), "n": len(refused),
         "distinct_word_ratio": round(statistics.fmean(distinct_word_ratio([t]) for t in texts), 4),
         "examples": rows[:SHOWN],
     }
-
-
-def _write(ctx: StageContext, name: str, data: Any) -> None:
-    write_json(ctx.files / name, data)
 
 
 def _rows(ctx: StageContext, stage: str, name: str) -> list[dict[str, Any]]:
@@ -67,30 +63,13 @@ def _rows(ctx: StageContext, stage: str, name: str) -> list[dict[str, Any]]:
 def completion_cross_entropy(lm: LoadedModel, prompts: list[str], completions: list[str], intervention: Any,
                              batch_size: int) -> float:
     """Mean cross-entropy (nats per token) of ``completions`` after their chat prompts, under ``intervention``."""
-    tok = lm.tokenizer
-    rows = []
-    for prompt, completion in zip(prompts, completions):
-        head = tok(lm.format_chat(prompt), add_special_tokens=False)["input_ids"]
-        tail = tok(completion, add_special_tokens=False)["input_ids"]
-        if tail:
-            rows.append((head + tail, len(head)))
-    total, count = 0.0, 0
+    rows = [organism.example(lm, p, c, None) for p, c in zip(prompts, completions) if c]
+    total, count = 0.0, 0.0
     with intervention(), torch.inference_mode():
         for start in range(0, len(rows), batch_size):
-            chunk = rows[start: start + batch_size]
-            width = max(len(ids) for ids, _ in chunk)
-            ids = torch.full((len(chunk), width), tok.pad_token_id)
-            labels = torch.full((len(chunk), width), -100)
-            mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for i, (row, cut) in enumerate(chunk):
-                ids[i, : len(row)] = torch.tensor(row)
-                labels[i, cut: len(row)] = torch.tensor(row[cut:])
-                mask[i, : len(row)] = 1
-            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device)).logits.float()
-            losses = torch.nn.functional.cross_entropy(logits[:, :-1].transpose(1, 2), labels[:, 1:].to(lm.device),
-                                                       ignore_index=-100, reduction="sum")
-            total += float(losses)
-            count += int((labels[:, 1:] != -100).sum())
+            batch = organism.make_batch(rows[start: start + batch_size], lm.tokenizer.pad_token_id, 1.0)
+            loss, weight = organism.weighted_loss(lm.model, batch)
+            total, count = total + float(loss), count + float(weight)
     return round(total / count, 4)
 
 
