@@ -73,6 +73,7 @@ def ablate_direction(
     *,
     sites: tuple[str, ...] = ("block_input", "attn_output", "mlp_output"),
     per_row: bool = False,
+    spare_first_token: bool = False,
 ) -> Iterator[None]:
     """Project ``direction`` out of the residual stream: x <- x - (x . r) r, r the unit direction.
 
@@ -80,6 +81,10 @@ def ablate_direction(
     With ``per_row`` the direction is ``[batch, d_model]`` and batch row b loses row b's
     direction (a zero row leaves its batch row untouched), so one forward pass can ablate a
     different direction per prompt (the batch must have exactly that many rows).
+    With ``spare_first_token`` the first real (non-pad) token of each prompt is left untouched.
+    Its residual is the same for every prompt (causal attention sees only itself), and in many
+    models it is an attention sink with norms hundreds of times the others, so even a small
+    component of ``r`` along its huge dimensions removes a large, input-independent chunk.
     """
     if per_row:
         rows = _check_rows(lm, direction.detach().float(), front_positions=False)
@@ -101,7 +106,12 @@ def ablate_direction(
     sites = tuple(check_site(site) for site in ((sites,) if isinstance(sites, str) else sites))
     handles: list[RemovableHandle] = []
     try:
-        handles.extend(hook_site(lm, layer, site, _ablator(unit)) for layer in layers for site in sites)
+        hook = _ablator(unit)
+        if spare_first_token:
+            prompt = _ForwardInputs()
+            handles.append(lm.model.register_forward_pre_hook(prompt.read, with_kwargs=True))
+            hook = _sparing_first(hook, prompt)
+        handles.extend(hook_site(lm, layer, site, hook) for layer in layers for site in sites)
         yield
     finally:
         for handle in handles:
@@ -175,17 +185,36 @@ class _ForwardInputs:
         self.cached_tokens = cache.get_seq_length() if hasattr(cache, "get_seq_length") else 0
 
 
+def _first_real(hidden: torch.Tensor, prompt: _ForwardInputs) -> torch.Tensor | None:
+    """Column of each row's first real token in a forward pass that reads a prompt; None in a cached step."""
+    batch, width, _ = hidden.shape
+    mask = prompt.attention_mask
+    if prompt.cached_tokens or (mask is not None and mask.shape[1] != width):
+        return None  # a generation step after the prompt
+    if mask is None:
+        return torch.zeros(batch, dtype=torch.long, device=hidden.device)
+    return mask.to(hidden.device).long().argmax(dim=1)
+
+
+def _sparing_first(hook: ResidualHook, prompt: _ForwardInputs) -> ResidualHook:
+    def spare(hidden: torch.Tensor) -> torch.Tensor | None:
+        edited = hook(hidden)
+        first = _first_real(hidden, prompt)
+        if edited is None or first is None:
+            return edited
+        rows = torch.arange(hidden.shape[0], device=hidden.device)
+        edited[rows, first] = hidden[rows, first]
+        return edited
+
+    return spare
+
+
 def _front_adder(steer: torch.Tensor, prompt: _ForwardInputs) -> ResidualHook:
     def hook(hidden: torch.Tensor) -> torch.Tensor | None:
         batch, width, _ = hidden.shape
-        mask = prompt.attention_mask
-        if prompt.cached_tokens or (mask is not None and mask.shape[1] != width):
-            return None  # a generation step after the prompt
-        first_real = (
-            mask.to(hidden.device).long().argmax(dim=1)
-            if mask is not None
-            else torch.zeros(batch, dtype=torch.long, device=hidden.device)
-        )
+        first_real = _first_real(hidden, prompt)
+        if first_real is None:
+            return None
         columns = first_real[:, None] + torch.arange(steer.shape[0], device=hidden.device)
         keep = columns < width
         rows = torch.arange(batch, device=hidden.device)[:, None].expand_as(columns)

@@ -70,6 +70,39 @@ def test_ablation_at_all_layers_and_sites_changes_the_output(tiny_lm):
     assert block_outputs.abs().sum() > 0
 
 
+@pytest.mark.parametrize("per_row", [False, True])
+def test_sparing_the_first_token_leaves_it_exactly_and_ablates_the_rest(tiny_lm, per_row):
+    direction = _vector(tiny_lm)
+    unit = direction / direction.norm()
+    positions = [0, 1, -1]  # counted from each prompt's first real token, so left padding is covered
+    plain = capture_activations(tiny_lm, PROMPTS, layers=[1, 2], positions=positions)
+    rows = direction.expand(len(PROMPTS), -1) if per_row else direction
+    with ablate_direction(tiny_lm, rows, per_row=per_row, spare_first_token=True):
+        spared = capture_activations(tiny_lm, PROMPTS, layers=[1, 2], positions=positions)
+    assert torch.equal(spared[:, :, 0], plain[:, :, 0])  # its residual never depends on later tokens
+    assert (plain[:, :, 1:] @ unit).abs().max() > 1e-2
+    assert (spared[:, :, 1:] @ unit).abs().max() < 1e-4 * spared.norm(dim=-1).max()
+    assert _hook_count(tiny_lm) == 0
+
+
+def test_sparing_the_first_token_still_ablates_every_generated_token():
+    lm = tiny_model("llama")
+    direction = _vector(lm)
+    unit = direction / direction.norm()
+    seen = []
+    with ablate_direction(lm, direction, spare_first_token=True):
+        handle = _record(lm, 1, "block_input", seen)
+        try:
+            generate(lm, ["i love you", "the cat is happy"], max_new_tokens=3, chat=False)
+        finally:
+            handle.remove()
+    prompt, steps = seen[0], seen[1:]
+    assert len(steps) == 2 and all(step.shape[1] == 1 for step in steps)
+    assert all((step @ unit).abs().max() < 1e-4 * step.norm(dim=-1).max() for step in steps)
+    firsts = prompt[[0, 1], [1, 0]]  # left padding: "i love you" is one token shorter
+    assert (firsts @ unit).abs().min() > 1e-3 and (prompt[:, -1] @ unit).abs().max() < 1e-3
+
+
 def test_front_positions_adds_only_at_the_first_real_tokens(tiny_lm):
     rows = _vector(tiny_lm, 2)
     positions = [0, 1, 2, -1]

@@ -109,7 +109,7 @@ def stage_direction(ctx: StageContext) -> dict[str, Any]:
     ctx.note(f"scoring {lm.n_layers} layers x post-instruction positions on {s.n_val}+{s.n_val} val prompts")
     found = find(lm, n_train=s.n_train, n_val=s.n_val, filter_prompts=True,
                  filters=Filters(max_kl=s.max_kl, max_layer_fraction=s.max_layer_fraction),
-                 batch_size=s.batch_size, out_dir=ctx.files)
+                 batch_size=s.batch_size, out_dir=ctx.files, spare_first_token=s.spare_first_token)
     vector, _ = load_direction(lm, found["direction_id"])
     keep = ("direction_id", "layer", "position", "position_token", "bypass", "induce", "kl", "passed_filters",
             "relaxed_filters", "n_candidates", "n_passing", "baseline_harmful", "baseline_harmless",
@@ -123,18 +123,37 @@ def _direction(ctx: StageContext) -> tuple[torch.Tensor, int]:
 
 
 def stage_ablation(ctx: StageContext) -> dict[str, Any]:
-    """Directional ablation at every layer: refusal on held-out harmful, and what it costs on harmless text."""
+    """Directional ablation at every layer: refusal on held-out harmful, and what it costs on harmless text
+    (against the paper's ablation of every token, and against ablating random directions the same way)."""
+    s = ctx.settings
     lm = _run_model(ctx)
     harmful, _ = _held_out(ctx)
     vector, _ = _direction(ctx)
-    ablate = lambda: ablate_direction(lm, vector.to(lm.device))  # noqa: E731
+
+    def ablation(direction: torch.Tensor, spare: bool = s.spare_first_token) -> Any:
+        return lambda: ablate_direction(lm, direction.to(lm.device), spare_first_token=spare)
+
     harmless_rows = _rows(ctx, "baseline", "baseline-harmless")
     prompts, texts = [r["prompt"] for r in harmless_rows], [r["completion"] for r in harmless_rows]
-    ce_base = completion_cross_entropy(lm, prompts, texts, nullcontext, ctx.settings.batch_size)
-    ce_ablated = completion_cross_entropy(lm, prompts, texts, ablate, ctx.settings.batch_size)
-    return {"harmful": _completions(ctx, lm, harmful, "ablation-harmful", ablate),
-            "ce": {"baseline": ce_base, "ablation": ce_ablated, "increase": round(ce_ablated - ce_base, 4),
-                   "text": "the model's own baseline completions to the held-out harmless instructions"}}
+
+    def increase(intervention: Any) -> float:
+        return round(completion_cross_entropy(lm, prompts, texts, intervention, s.batch_size) - ce_base, 4)
+
+    ce_base = completion_cross_entropy(lm, prompts, texts, nullcontext, s.batch_size)
+    ce = {"text": "the model's own baseline completions to the held-out harmless instructions",
+          "spared_first_token": s.spare_first_token, "baseline": ce_base, "increase": increase(ablation(vector))}
+    ce["ablation"] = round(ce_base + ce["increase"], 4)
+    # the paper's version, for comparison
+    ce["increase_every_token"] = increase(ablation(vector, spare=False)) if s.spare_first_token else ce["increase"]
+    generator = torch.Generator().manual_seed(ctx.seed)
+    randoms = [increase(ablation(torch.randn(lm.d_model, generator=generator)))
+               for _ in ctx.track(range(s.random_directions), "cross-entropy: random directions",
+                                  s.random_directions)]
+    if randoms:
+        ce["random_directions"] = {"n": len(randoms), "median": round(statistics.median(randoms), 4),
+                                   "min": min(randoms), "max": max(randoms),
+                                   "rank": sum(r < ce["increase"] for r in randoms)}
+    return {"harmful": _completions(ctx, lm, harmful, "ablation-harmful", ablation(vector)), "ce": ce}
 
 
 def stage_actadd(ctx: StageContext) -> dict[str, Any]:

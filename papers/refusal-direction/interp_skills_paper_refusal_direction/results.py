@@ -84,6 +84,22 @@ def _examples(rows: list[dict[str, Any]], limit: int = 2) -> str:
     return "\n".join(f"- *{r['prompt']}* → “{r['completion'][:160]}”" for r in rows[:limit])
 
 
+def _ablation_scope(results: dict[str, dict[str, Any]], ce: dict[str, Any]) -> str:
+    """Which tokens the ablation touched, and its cross-entropy cost beside every-token and random ablations."""
+    scope = ("Ablation here leaves each prompt's first token alone: its residual is the same for every prompt "
+             "(it attends only to itself) and acts as an attention sink whose norm is far above the rest, so "
+             "removing even a small component there is a large, input-independent edit. Ablating every token, as "
+             f"the paper does, costs {ce['increase_every_token']:+.3f} nats." if ce["spared_first_token"] else
+             "Ablation here touches every token, as in the paper.")
+    null = ce.get("random_directions")
+    if null:
+        scope += (f" Ablating {null['n']} random unit directions the same way costs {null['median']:+.3f} nats "
+                  f"(median; {null['min']:+.3f} to {null['max']:+.3f}), and the refusal direction costs more than "
+                  f"{null['rank']} of them: in a {len(results['direction']['vector'])}-dimensional residual stream, "
+                  "removing any one direction is a visible edit.")
+    return scope
+
+
 def report(results: dict[str, dict[str, Any]], m: dict[str, Any]) -> str:
     made = results["organism"]
     chosen = m["direction"]
@@ -135,6 +151,8 @@ breaking the text: cross-entropy of the model's own harmless completions rises b
 (Arditi et al. report +0.01 to +0.05 for their models), and the per-completion distinct-word ratio of ablated
 harmful completions is {m['ablation']['harmful']['distinct_word_ratio_vs_baseline']} times that of its own answers to
 harmless instructions without intervention. {judge}
+
+{_ablation_scope(results, ce)}
 
 Ablated, on harmful instructions:
 {_examples(ablation_rows)}

@@ -22,6 +22,10 @@ class Settings(BaseModel):
     max_new_tokens: int = Field(48, ge=8, le=256)
     max_kl: float = Field(0.1, gt=0, description="selection filter: KL on harmless prompts under ablation")
     max_layer_fraction: float = Field(0.8, gt=0, le=1)
+    spare_first_token: bool = Field(True, description="leave each prompt's first token (an input-independent "
+                                                      "attention sink in SmolLM2) out of every ablation")
+    random_directions: int = Field(8, ge=0, le=64, description="random unit directions ablated the same way, "
+                                                              "as a null for the cross-entropy cost")
     batch_size: int = Field(32, ge=1, le=256)
     judge_model: str = Field("claude-haiku-4-5", description="Anthropic model for the safety and fluency judge "
                                                              "(used only when ANTHROPIC_API_KEY is set)")

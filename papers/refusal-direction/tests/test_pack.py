@@ -19,7 +19,8 @@ from interp_skills.rating import API_KEY_ENV
 from interp_skills.runs import LogReporter, replicate
 from interp_skills.runtime import load_model
 
-SMALL = {"organism": False, "n_train": 8, "n_val": 4, "n_test": 4, "max_new_tokens": 8, "batch_size": 8}
+SMALL = {"organism": False, "n_train": 8, "n_val": 4, "n_test": 4, "max_new_tokens": 8, "batch_size": 8,
+         "random_directions": 2}
 
 
 def _read(path: Path) -> Any:
@@ -57,11 +58,15 @@ def test_small_run_writes_an_honest_run_folder(tmp_path, monkeypatch):
     assert statuses["ablation-lowers-safety"]["status"] == "inconclusive"
     assert metrics["judge"] == {"measured": False, "model": None, "note": f"not measured: no {API_KEY_ENV} set"}
     assert 0 <= metrics["direction"]["layer"] < metrics["direction"]["n_layers"] == 30
-    assert metrics["ablation"]["ce"]["baseline"] > 0
+    ce = metrics["ablation"]["ce"]
+    assert ce["baseline"] > 0 and ce["spared_first_token"] is True
+    assert ce["increase_every_token"] != ce["increase"]  # the paper's every-token ablation, kept for comparison
+    assert ce["random_directions"]["n"] == 2 and 0 <= ce["random_directions"]["rank"] <= 2
     assert len(_read(run / "stages" / "ablation" / "ablation-harmful.json")) == 4
     assert (run / "figure1.png").read_bytes()[:4] == b"\x89PNG"
     report = (run / "report.md").read_text()
     assert "The model was used as it is (no organism)" in report and "not measured" in report
+    assert "leaves each prompt's first token alone" in report and "2 random unit directions" in report
     assert (run / "stages" / "direction" / "candidates.json").is_file()
 
 

@@ -28,6 +28,11 @@ def system(meta: dict[str, Any]) -> str | None:
     return meta.get("settings", {}).get("system")
 
 
+def spares_first_token(meta: dict[str, Any]) -> bool:
+    """Whether the direction was scored with each prompt's first token left out of the ablation."""
+    return bool(meta.get("settings", {}).get("spare_first_token", False))
+
+
 def load(lm: LoadedModel, artifact_id: str, kind: str = DIRECTION) -> tuple[torch.Tensor, dict[str, Any]]:
     """The saved tensor and metadata, refused if it is another kind or was built on another model."""
     tensor, meta = load_artifact(artifact_id)

@@ -48,8 +48,11 @@ def baseline_filter(lm: LoadedModel, prompts: list[str], token_ids: list[int], r
 
 
 def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, filters: Filters, batch_size: int,
-         out_dir: Path | None, system: str | None = None) -> dict[str, Any]:
-    """Run the search on the shipped datasets and save everything; returns the summary for the tool."""
+         out_dir: Path | None, system: str | None = None, spare_first_token: bool = False) -> dict[str, Any]:
+    """Run the search on the shipped datasets and save everything; returns the summary for the tool.
+
+    ``spare_first_token`` scores ablation without touching each prompt's first token (see ``ablate_direction``).
+    """
     eoi = positions.post_instruction_ids(lm, system)
     token_ids = refusal_token_ids(lm.tokenizer)
     sets = {f"{kind}_{split}": instructions(name, split, n)
@@ -65,14 +68,15 @@ def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, fil
     diffs = candidates.mean_difference(lm, sets["harmful_train"], sets["harmless_train"], len(eoi), batch_size,
                                        system)
     scores = scoring.score_candidates(lm, diffs, sets["harmful_val"], sets["harmless_val"], token_ids, batch_size,
-                                      system)
+                                      system, spare_first_token)
     labels = positions.position_labels(lm, eoi)
     table = candidate_table(scores, labels, filters)
     best, relaxed = choose(table)
     n_passing = sum(row["passes"] for row in table)
 
     settings = {"n_train": n_train, "n_val": n_val, "filter_prompts": filter_prompts, "max_kl": filters.max_kl,
-                "min_induce": filters.min_induce, "max_layer_fraction": filters.max_layer_fraction, "system": system}
+                "min_induce": filters.min_induce, "max_layer_fraction": filters.max_layer_fraction, "system": system,
+                "spare_first_token": spare_first_token}
     candidates_id, direction_id = _save(lm, diffs, scores, best, labels, token_ids, settings)
     folder = _output_folder(out_dir, direction_id)
     summary = {

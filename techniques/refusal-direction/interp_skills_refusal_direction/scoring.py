@@ -55,11 +55,13 @@ def prompt_log_odds(lm: LoadedModel, prompts: list[str], token_ids: list[int], b
 
 
 def score_candidates(lm: LoadedModel, candidates: torch.Tensor, harmful: list[str], harmless: list[str],
-                     token_ids: list[int], batch_size: int = 64, system: str | None = None) -> CandidateScores:
+                     token_ids: list[int], batch_size: int = 64, system: str | None = None,
+                     spare_first_token: bool = False) -> CandidateScores:
     """Bypass, induce and KL scores of every candidate in ``candidates`` ``[n_positions, n_layers, d_model]``.
 
     ``batch_size`` caps the rows of one forward pass; a candidate's prompts always share a pass.
     ``system`` is the system prompt of the chat template (None: the template's default).
+    ``spare_first_token`` leaves each prompt's first token out of the ablation (see ``ablate_direction``).
     """
     n_positions, n_layers, _ = candidates.shape
     flat = candidates.reshape(-1, lm.d_model)
@@ -73,7 +75,7 @@ def score_candidates(lm: LoadedModel, candidates: torch.Tensor, harmful: list[st
 
     for chunk in _chunks(scored, len(harmful) + len(harmless), batch_size):
         rows = flat[chunk].repeat_interleave(len(harmful) + len(harmless), dim=0)
-        with ablate_direction(lm, rows, per_row=True):
+        with ablate_direction(lm, rows, per_row=True, spare_first_token=spare_first_token):
             ablated = last_logprobs(lm, both, copies=len(chunk)).view(len(chunk), -1, baseline.shape[-1])
         bypass[chunk] = refusal_log_odds(ablated[:, :n_harmful], token_ids).mean(dim=1)
         kl[chunk] = kl_divergence(baseline[n_harmful:], ablated[:, n_harmful:]).mean(dim=1)

@@ -113,7 +113,8 @@ def ablate_and_generate(direction_id: ArtifactId, prompts: Prompts, max_new_toke
     """Generate with and without the direction ablated at every layer, side by side, with refusal flags.
 
     Ablation removes the direction's component from the residual stream at every block input,
-    attention output and MLP output, at every position. On harmful prompts it should stop refusals.
+    attention output and MLP output, at every position (each prompt's first token is spared if the
+    direction was found that way). On harmful prompts it should stop refusals.
 
     Args:
         direction_id: direction_id returned by find_refusal_direction or pick_candidate.
@@ -125,8 +126,10 @@ def ablate_and_generate(direction_id: ArtifactId, prompts: Prompts, max_new_toke
 
     lm = _model()
     vector, meta = directions.load(lm, direction_id)
+    spare = directions.spares_first_token(meta)
     result = effects.side_by_side(lm, prompts, meta["refusal_token_ids"], max_new_tokens,
-                                  lambda: ablate_direction(lm, vector), "ablated", directions.system(meta))
+                                  lambda: ablate_direction(lm, vector, spare_first_token=spare), "ablated",
+                                  directions.system(meta))
     return {"direction_id": direction_id, "layer": meta["layer"], "position": meta["position"], **result}
 
 
