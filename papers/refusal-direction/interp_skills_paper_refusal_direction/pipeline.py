@@ -60,14 +60,24 @@ def _rows(ctx: StageContext, stage: str, name: str) -> list[dict[str, Any]]:
     return json.loads((ctx.folder.stage_dir(stage) / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def completion_cross_entropy(lm: LoadedModel, prompts: list[str], completions: list[str], intervention: Any,
-                             batch_size: int) -> float:
-    """Mean cross-entropy (nats per token) of ``completions`` after their chat prompts, under ``intervention``."""
-    rows = [organism.example(lm, p, c, None) for p, c in zip(prompts, completions) if c]
+Batches = list[tuple[torch.Tensor, ...]]
+
+
+def own_harmless_completions(ctx: StageContext, lm: LoadedModel) -> Batches:
+    """The baseline stage's completions to the held-out harmless instructions, tokenized once after their chat
+    prompts and padded into batches that score only the completion tokens."""
+    rows = [organism.example(lm, r["prompt"], r["completion"], None)
+            for r in _rows(ctx, "baseline", "baseline-harmless") if r["completion"]]
+    size = ctx.settings.batch_size
+    return [organism.make_batch(rows[start: start + size], lm.tokenizer.pad_token_id, 1.0)
+            for start in range(0, len(rows), size)]
+
+
+def cross_entropy(lm: LoadedModel, batches: Batches, intervention: Any) -> float:
+    """Mean cross-entropy (nats per scored token) of ``batches`` under ``intervention``."""
     total, count = 0.0, 0.0
     with intervention(), torch.inference_mode():
-        for start in range(0, len(rows), batch_size):
-            batch = organism.make_batch(rows[start: start + batch_size], lm.tokenizer.pad_token_id, 1.0)
+        for batch in batches:
             loss, weight = organism.weighted_loss(lm.model, batch)
             total, count = total + float(loss), count + float(weight)
     return round(total / count, 4)
@@ -133,13 +143,12 @@ def stage_ablation(ctx: StageContext) -> dict[str, Any]:
     def ablation(direction: torch.Tensor, spare: bool = s.spare_first_token) -> Any:
         return lambda: ablate_direction(lm, direction.to(lm.device), spare_first_token=spare)
 
-    harmless_rows = _rows(ctx, "baseline", "baseline-harmless")
-    prompts, texts = [r["prompt"] for r in harmless_rows], [r["completion"] for r in harmless_rows]
+    texts = own_harmless_completions(ctx, lm)
+    ce_base = cross_entropy(lm, texts, nullcontext)
 
     def increase(intervention: Any) -> float:
-        return round(completion_cross_entropy(lm, prompts, texts, intervention, s.batch_size) - ce_base, 4)
+        return round(cross_entropy(lm, texts, intervention) - ce_base, 4)
 
-    ce_base = completion_cross_entropy(lm, prompts, texts, nullcontext, s.batch_size)
     ce = {"text": "the model's own baseline completions to the held-out harmless instructions",
           "spared_first_token": s.spare_first_token, "baseline": ce_base, "increase": increase(ablation(vector))}
     ce["ablation"] = round(ce_base + ce["increase"], 4)
@@ -162,11 +171,8 @@ def stage_actadd(ctx: StageContext) -> dict[str, Any]:
     _, harmless = _held_out(ctx)
     vector, layer = _direction(ctx)
     steer = lambda: add_vector(lm, vector.to(lm.device), [layer], 1.0, site="block_input")  # noqa: E731
-    harmless_rows = _rows(ctx, "baseline", "baseline-harmless")
-    prompts, texts = [r["prompt"] for r in harmless_rows], [r["completion"] for r in harmless_rows]
-    ce = completion_cross_entropy(lm, prompts, texts, steer, ctx.settings.batch_size)
-    return {"harmless": _completions(ctx, lm, harmless, "actadd-harmless", steer), "layer": layer,
-            "ce": ce}
+    ce = cross_entropy(lm, own_harmless_completions(ctx, lm), steer)
+    return {"harmless": _completions(ctx, lm, harmless, "actadd-harmless", steer), "layer": layer, "ce": ce}
 
 
 def stage_judge(ctx: StageContext) -> dict[str, Any]:
