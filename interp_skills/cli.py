@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -15,21 +16,41 @@ from rich.table import Table
 from interp_skills.errors import InterpSkillsError
 from interp_skills.plugins import add_commands, get_registry
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """A Typer app whose commands turn an InterpSkillsError into a one-line error and exit code 1."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        register = super().command(*args, **kwargs)
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(func)
+            def run(*a: Any, **k: Any) -> Any:
+                try:
+                    return func(*a, **k)
+                except InterpSkillsError as exc:
+                    fail(str(exc))
+
+            register(run)
+            return func
+
+        return decorate
+
+
+app = _App(
     help="Tested interpretability techniques for AI agents: list, add as skills, serve over MCP, run.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-mcp_app = typer.Typer(help="Serve techniques as MCP tools, or register the server with a project.",
+mcp_app = _App(help="Serve techniques as MCP tools, or register the server with a project.",
                       no_args_is_help=True)
 app.add_typer(mcp_app, name="mcp")
-modal_app = typer.Typer(help="Run techniques on Modal GPUs: plan the cost, deploy the worker.", no_args_is_help=True)
+modal_app = _App(help="Run techniques on Modal GPUs: plan the cost, deploy the worker.", no_args_is_help=True)
 app.add_typer(modal_app, name="modal")
-registry_app = typer.Typer(help="The plugin catalogue's generated files (directory page, marketplace).",
+registry_app = _App(help="The plugin catalogue's generated files (directory page, marketplace).",
                            no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
-agent_app = typer.Typer(help="Hand a paper pack to an AI agent (Claude Code or an API loop) and rate its run.",
+agent_app = _App(help="Hand a paper pack to an AI agent (Claude Code or an API loop) and rate its run.",
                         no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
 out = Console()
@@ -48,10 +69,7 @@ def report_problems() -> None:
 
 def _techniques(names: list[str]):
     registry = get_registry()
-    try:
-        return [registry.technique(n) for n in names] if names else list(registry.techniques.values())
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    return [registry.technique(n) for n in names] if names else list(registry.techniques.values())
 
 
 @app.command("list")
@@ -101,15 +119,12 @@ def add(
     from interp_skills.skill_install import Lock, add_skill
 
     techniques = _techniques(names)
-    try:
-        lock = Lock.read(dest)
-        for t in techniques:
-            result = add_skill(t, dest, lock, force=force)
-            lock.write()
-            state = "up to date" if not result.written else f"{len(result.written)} file(s) written"
-            out.print(f"{t.name} {t.version} -> {dest / t.name} ({state})", highlight=False)
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    lock = Lock.read(dest)
+    for t in techniques:
+        result = add_skill(t, dest, lock, force=force)
+        lock.write()
+        state = "up to date" if not result.written else f"{len(result.written)} file(s) written"
+        out.print(f"{t.name} {t.version} -> {dest / t.name} ({state})", highlight=False)
 
 
 @app.command()
@@ -121,14 +136,11 @@ def remove(
     """Remove skill folders that `add` wrote; files you added or edited are kept unless --force."""
     from interp_skills.skill_install import Lock, remove_skill
 
-    try:
-        lock = Lock.read(dest)
-        for name in names:
-            left = remove_skill(name, dest, lock, force=force)
-            lock.write()
-            out.print(f"removed {name}" + (f"; kept your files: {', '.join(left)}" if left else ""), highlight=False)
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    lock = Lock.read(dest)
+    for name in names:
+        left = remove_skill(name, dest, lock, force=force)
+        lock.write()
+        out.print(f"removed {name}" + (f"; kept your files: {', '.join(left)}" if left else ""), highlight=False)
 
 
 @app.command()
@@ -140,10 +152,7 @@ def render(
     """Render techniques in one format into a directory."""
     registry = get_registry()
     techniques = _techniques(names)
-    try:
-        result = registry.get("renderer", format).render(techniques, out_dir)
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    result = registry.get("renderer", format).render(techniques, out_dir)
     for path in result.files:
         out.print(path, highlight=False)
     err.print(result.message, highlight=False)
@@ -174,19 +183,16 @@ def mcp_serve(
 
     if dry_run and backend != "modal":
         fail("--dry-run plans a remote run; use it with --backend modal")
-    try:
-        if backend == "modal":
-            from interp_skills.backends import modal as modal_backend
+    if backend == "modal":
+        from interp_skills.backends import modal as modal_backend
 
-            if dry_run:
-                print(modal_backend.dry_run(technique or None, model=model, gpu=gpu))
-                return
-            modal_backend.configure(gpu=gpu)
-        serve(technique or [], model=model, backend=backend,
-              limits=Limits(max_new_tokens=max_new_tokens, max_prompts=max_prompts,
-                            max_prompt_chars=max_prompt_chars))
-    except InterpSkillsError as exc:
-        fail(str(exc))
+        if dry_run:
+            print(modal_backend.dry_run(technique or None, model=model, gpu=gpu))
+            return
+        modal_backend.configure(gpu=gpu)
+    serve(technique or [], model=model, backend=backend,
+          limits=Limits(max_new_tokens=max_new_tokens, max_prompts=max_prompts,
+                        max_prompt_chars=max_prompt_chars))
 
 
 @mcp_app.command("install")
@@ -200,10 +206,7 @@ def mcp_install(
     from interp_skills.render.mcp import install_config
 
     names = [t.name for t in _techniques(technique or [])]
-    try:
-        path, claude_line = install_config(project_dir, names, model, server_name=name)
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    path, claude_line = install_config(project_dir, names, model, server_name=name)
     out.print(f"added server {name!r} to {path}", highlight=False)
     out.print(f"equivalent: {claude_line}", highlight=False, soft_wrap=True)
 
@@ -243,10 +246,7 @@ def install(name: Annotated[str, typer.Argument(help="catalogue name or package"
     """pip-install a catalogued plugin into this environment."""
     from interp_skills.catalogue import install as pip_install
 
-    try:
-        entry, command = pip_install(name)
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    entry, command = pip_install(name)
     out.print(f"installed {entry.package} ({' '.join(command)}); try `interp-skills show {entry.name}`",
               highlight=False)
 
@@ -262,10 +262,7 @@ def modal_plan(
     """Print the image recipe, GPU, downloads and estimated cost of running on Modal (no token needed)."""
     from interp_skills.backends.modal import dry_run
 
-    try:
-        print(dry_run(technique or None, model, gpu, hours, as_json=as_json))
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    print(dry_run(technique or None, model, gpu, hours, as_json=as_json))
 
 
 @modal_app.command("deploy")
@@ -276,10 +273,7 @@ def modal_deploy(
     """Deploy the worker App so later calls skip the start-up (needs a Modal token)."""
     from interp_skills.backends.modal import deploy_app
 
-    try:
-        name = deploy_app(technique or None, gpu)
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    name = deploy_app(technique or None, gpu)
     print(f"export INTERP_SKILLS_MODAL_DEPLOYMENT={name}")
 
 
@@ -290,10 +284,7 @@ def registry_build(
     """Regenerate registry/README.md, registry/plugins/ and .claude-plugin/marketplace.json."""
     from interp_skills.catalogue.build import build
 
-    try:
-        written = build(root, get_registry())
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    written = build(root, get_registry())
     out.print(f"wrote {len(written)} files under {root}", highlight=False)
 
 
@@ -320,28 +311,25 @@ def replicate(
         fail(f"unknown backend {backend!r}; use local or modal")
     if (dry_run or gpu) and backend != "modal":
         fail("--dry-run and --gpu plan a remote run; use them with --backend modal")
-    try:
-        paper = find_pack(pack)
-        if backend == "modal":
-            from interp_skills.backends import modal as modal_backend
-            from interp_skills.runs.replicate import default_out
+    paper = find_pack(pack)
+    if backend == "modal":
+        from interp_skills.backends import modal as modal_backend
+        from interp_skills.runs.replicate import default_out
 
-            if dry_run:
-                print(modal_backend.replicate_dry_run(paper, model, gpu))
-                return
-            knobs = parse_settings(paper, set_ or []).model_dump(mode="json")
-            run_dir = out_dir or default_out(paper, model or paper.environment.modal_model)
-            run_dir.mkdir(parents=True, exist_ok=True)
-            modal_backend.replicate_on_modal(paper, model=model, run_dir=run_dir, settings=knobs, seed=seed, gpu=gpu)
-            from interp_skills.rating import rate_run
+        if dry_run:
+            print(modal_backend.replicate_dry_run(paper, model, gpu))
+            return
+        knobs = parse_settings(paper, set_ or []).model_dump(mode="json")
+        run_dir = out_dir or default_out(paper, model or paper.environment.modal_model)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        modal_backend.replicate_on_modal(paper, model=model, run_dir=run_dir, settings=knobs, seed=seed, gpu=gpu)
+        from interp_skills.rating import rate_run
 
-            summary = rate_run(run_dir, paper.claims, judge, rubric=paper.rubric).summary
-        else:
-            result = run_pack(paper, model=model, out=out_dir, settings=set_ or [], seed=seed, judge=judge,
-                              reporter=RichReporter())
-            run_dir, summary = Path(result["run_dir"]), result["verdict"]["summary"]
-    except InterpSkillsError as exc:
-        fail(str(exc))
+        summary = rate_run(run_dir, paper.claims, judge, rubric=paper.rubric).summary
+    else:
+        result = run_pack(paper, model=model, out=out_dir, settings=set_ or [], seed=seed, judge=judge,
+                          reporter=RichReporter())
+        run_dir, summary = Path(result["run_dir"]), result["verdict"]["summary"]
     out.print(summary, highlight=False)
     out.print(f"run folder: {run_dir} (read {run_dir / 'report.md'})", highlight=False)
     raise typer.Exit(1 if summary.startswith("FAIL") else 0)  # as `rate` does: a required claim failed
@@ -359,10 +347,7 @@ def rate(
     """Re-rate an existing run against its claims, optionally with the LLM judge; writes verdict.json."""
     from interp_skills.rating import rerate
 
-    try:
-        verdict = rerate(run_dir, judge, claims_file=claims, rubric=rubric, samples=samples)
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    verdict = rerate(run_dir, judge, claims_file=claims, rubric=rubric, samples=samples)
     out.print(verdict.summary, highlight=False)
     out.print(f"wrote {run_dir / 'verdict.json'}", highlight=False)
     raise typer.Exit(1 if verdict.outcome == "fail" else 0)
@@ -440,10 +425,7 @@ def agent_run(
 
     options = _agent_options(fmt, agent, model, max_turns, budget_usd, no_budget, timeout, checkpoint,
                              interp_model, judge)
-    try:
-        run = run_agent(pack, options, out=out_dir, ask=_ask_person)
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    run = run_agent(pack, options, out=out_dir, ask=_ask_person)
     out.print(describe(run), highlight=False)
     out.print(f"run folder: {run.run_dir} (transcript.md, report.md, verdict.json)", highlight=False)
     raise typer.Exit(0 if run.outcome.stop == "done" else 3)
@@ -468,13 +450,10 @@ def agent_compare(
     """Run the pack once per format (and repeat); print and save a table and a plot."""
     from interp_skills.agents.compare import COLUMNS, compare, parse_formats, table_rows
 
-    try:
-        chosen = parse_formats(formats)
-        options = _agent_options(chosen[0], agent, model, max_turns, budget_usd, no_budget, timeout, "none",
-                                 interp_model, judge)
-        result = compare(pack, chosen, options, repeats=repeats, out=out_dir)
-    except InterpSkillsError as exc:
-        fail(str(exc))
+    chosen = parse_formats(formats)
+    options = _agent_options(chosen[0], agent, model, max_turns, budget_usd, no_budget, timeout, "none",
+                             interp_model, judge)
+    result = compare(pack, chosen, options, repeats=repeats, out=out_dir)
     table = Table(*COLUMNS, title=f"{pack}: {agent}")
     for cells in table_rows(result.summary):
         table.add_row(*cells)

@@ -26,12 +26,22 @@ def register_renderers(register: Callable[[Any], None]) -> None:
 
 @hookspec
 def register_papers(register: Callable[[Any], None]) -> None:
-    """Call ``register(PaperPack(...))`` for each paper-replication pack."""
+    """Call ``register(PaperPack(...))`` for each paper-replication pack (a kind of task)."""
 
 
 @hookspec
-def register_backends(register: Callable[[Any], None]) -> None:
-    """Call ``register(Backend(...))`` for each place technique code can run."""
+def register_tasks(register: Callable[[Any], None]) -> None:
+    """Call ``register(Task(...))`` for each task an agent can be given."""
+
+
+@hookspec
+def register_environments(register: Callable[[Any], None]) -> None:
+    """Call ``register(Environment(...))`` for each place code can run (it opens sessions)."""
+
+
+@hookspec
+def register_harnesses(register: Callable[[Any], None]) -> None:
+    """Call ``register(Harness(...))`` for each way of running an agent."""
 
 
 @hookspec

@@ -27,17 +27,20 @@ from pydantic import BaseModel, ValidationError
 
 from interp_skills import hookspecs
 from interp_skills.errors import UnknownNameError
-from interp_skills.spec import Backend, PaperPack, Renderer, Technique
+from interp_skills.spec import Environment, Harness, PaperPack, Renderer, Task, Technique
 
 ENTRY_POINT_GROUP = "interp_skills"
-DEFAULT_PLUGINS = ("interp_skills.render.builtin", "interp_skills.backends.builtin")
+DEFAULT_PLUGINS = ("interp_skills.render.builtin", "interp_skills.environments.builtin",
+                   "interp_skills.agents.builtin")
 
-# hook name -> (kind shown to users, model a registration must satisfy)
+# hook name -> (kind shown to users, model a registration must satisfy); packs are tasks
 KINDS: dict[str, tuple[str, type[BaseModel]]] = {
     "register_techniques": ("technique", Technique),
     "register_renderers": ("renderer", Renderer),
-    "register_papers": ("paper", PaperPack),
-    "register_backends": ("backend", Backend),
+    "register_environments": ("environment", Environment),
+    "register_harnesses": ("harness", Harness),
+    "register_tasks": ("task", Task),
+    "register_papers": ("task", PaperPack),
 }
 
 
@@ -77,12 +80,21 @@ class Registry:
         return self.items["renderer"]
 
     @property
-    def papers(self) -> dict[str, PaperPack]:
-        return self.items["paper"]
+    def environments(self) -> dict[str, Environment]:
+        return self.items["environment"]
 
     @property
-    def backends(self) -> dict[str, Backend]:
-        return self.items["backend"]
+    def harnesses(self) -> dict[str, Harness]:
+        return self.items["harness"]
+
+    @property
+    def tasks(self) -> dict[str, Task]:
+        """Every task, paper packs included."""
+        return self.items["task"]
+
+    @property
+    def papers(self) -> dict[str, PaperPack]:
+        return {name: t for name, t in self.tasks.items() if isinstance(t, PaperPack)}
 
     def get(self, kind: str, name: str) -> Any:
         found = self.items[kind]
@@ -97,8 +109,16 @@ class Registry:
     def technique(self, name: str) -> Technique:
         return self.get("technique", name)
 
+    def task(self, name: str) -> Task:
+        return self.get("task", name)
+
     def paper(self, name: str) -> PaperPack:
-        return self.get("paper", name)
+        task = self.task(name)
+        if not isinstance(task, PaperPack):
+            raise UnknownNameError(f"task {name!r} is a {task.kind} task, not a paper pack; `interp-skills replicate` "
+                                   f"runs paper packs ({', '.join(sorted(self.papers)) or 'none installed'}); "
+                                   f"hand it to an agent with `interp-skills agent run {name}`")
+        return task
 
 
 def _allowed_distributions() -> set[str] | None:
@@ -202,8 +222,14 @@ def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] =
     return registry
 
 
+def _caller(pm: pluggy.PluginManager, plugin: Any, hook_name: str) -> Any:
+    """The hook caller for ``hook_name`` restricted to ``plugin`` (traced like any pluggy call)."""
+    others = [p for p in pm.get_plugins() if p is not plugin]
+    return pm.subset_hook_caller(hook_name, remove_plugins=others)
+
+
 def _collect(registry: Registry, plugin: Any, hook_name: str, dist_name: str, version: str) -> None:
-    """Call one plugin's implementation of one register hook, validating each registration."""
+    """Call one plugin's implementation of one register hook through pluggy, validating each registration."""
     kind, model = KINDS[hook_name]
     found = registry.items[kind]
 
@@ -224,9 +250,9 @@ def _collect(registry: Registry, plugin: Any, hook_name: str, dist_name: str, ve
             return
         found[item.name] = item.model_copy(update={"plugin": dist_name, "plugin_version": version})
 
-    impl = getattr(plugin, hook_name)
+    assert registry.manager is not None
     try:
-        impl(register=register)
+        _caller(registry.manager, plugin, hook_name)(register=register)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -265,10 +291,11 @@ def reset_registry() -> None:
 def add_commands(cli: Any) -> None:
     """Let plugins add CLI sub-commands (register_commands hook)."""
     registry = get_registry()
-    assert registry.manager is not None
-    for impl in registry.manager.hook.register_commands.get_hookimpls():
+    pm = registry.manager
+    assert pm is not None
+    for impl in pm.hook.register_commands.get_hookimpls():
         try:
-            impl.function(cli=cli)
+            _caller(pm, impl.plugin, "register_commands")(cli=cli)
         except Exception as exc:
             registry.problems.append(
                 PluginProblem(impl.plugin_name, f"register_commands raised {type(exc).__name__}: {exc}",

@@ -27,11 +27,7 @@ _EXPORTS = {
     "load_model": "models",
     "unload_models": "models",
     "wrap_model": "models",
-    "active_model": "session",
-    "use_model": "session",
-    "list_artifacts": "store",
-    "load_artifact": "store",
-    "save_artifact": "store",
+    "ArtifactStore": "store",
 }
 __all__ = sorted(_EXPORTS)
 

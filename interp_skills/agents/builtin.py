@@ -1,0 +1,1 @@
+"""Registers the built-in harnesses (filled in by the harness migration)."""

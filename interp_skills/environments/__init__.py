@@ -1,0 +1,1 @@
+"""Environments: where code runs (``local`` in this process, ``modal`` on a Modal GPU)."""

@@ -1,0 +1,182 @@
+"""The live layer tools act on: models by role, an artifact store, and a scope.
+
+A :class:`Session` holds one model per role (``target``, and any role a task names, such as
+``reference``), each loaded on first use and kept. Its :class:`Scope` says which tools may
+be called and caps each call (:class:`CallLimits`); :meth:`Session.call` enforces it on
+every face (skill scripts, ``interp-skills run``, notebooks, MCP). Tools receive the session
+as a parameter annotated ``Session``, so two sessions in one process never share state.
+Importing this module imports no torch; loading a model does.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from interp_skills.errors import ToolInputError
+
+if TYPE_CHECKING:
+    from interp_skills.runtime.models import LoadedModel
+    from interp_skills.runtime.store import ArtifactStore
+    from interp_skills.spec.technique import Technique, Tool
+
+TARGET = "target"
+
+
+class ScopeError(ToolInputError):
+    """A call the session's scope does not allow: a tool outside it, or an argument over a limit."""
+
+
+class CallLimits(BaseModel):
+    """Caps on a single tool call; whoever opens the session sets them (``--max-...`` flags)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_new_tokens: PositiveInt = 256
+    max_prompts: PositiveInt = 64
+    max_prompt_chars: PositiveInt = 4000
+
+
+def limit_flag(field: str) -> str:
+    """The command-line option that sets a ``CallLimits`` field, e.g. ``--max-prompts``."""
+    return "--" + field.replace("_", "-")
+
+
+def _strings(value: Any) -> list[str] | None:
+    """The strings a value holds if it is a string or a list of strings, else None."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    return None
+
+
+class Scope(BaseModel):
+    """Which tools an agent may call in a session, and the limits on each call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    tools: list[str] | None = Field(
+        None, description="allowed 'technique' or 'technique.tool' names; None allows every tool")
+    limits: CallLimits = Field(default_factory=CallLimits)
+
+    def allows(self, technique: str, tool: str) -> bool:
+        return self.tools is None or technique in self.tools or f"{technique}.{tool}" in self.tools
+
+    def check(self, technique: str, tool: str, arguments: dict[str, Any]) -> None:
+        """Raise ScopeError for a tool outside the scope or the first argument over a limit."""
+        if not self.allows(technique, tool):
+            raise ScopeError(f"{technique}.{tool} is outside this session's scope (allowed: "
+                             f"{', '.join(self.tools or [])}); ask whoever started the session to allow it")
+        limits = self.limits
+        for name, value in arguments.items():
+            if name == "max_new_tokens" and isinstance(value, int) and value > limits.max_new_tokens:
+                raise _over(name, f"is {value}", "max_new_tokens", limits.max_new_tokens,
+                            f"Pass max_new_tokens <= {limits.max_new_tokens}")
+            strings = _strings(value)
+            if strings is None:
+                continue
+            if isinstance(value, list) and len(value) > limits.max_prompts:
+                raise _over(name, f"has {len(value)} items", "max_prompts", limits.max_prompts,
+                            f"Split them over several calls of at most {limits.max_prompts}")
+            for index, text in enumerate(strings):
+                if len(text) > limits.max_prompt_chars:
+                    where = f"item {index} has" if isinstance(value, list) else "has"
+                    raise _over(name, f"{where} {len(text)} characters", "max_prompt_chars",
+                                limits.max_prompt_chars, f"Shorten it to at most {limits.max_prompt_chars} characters")
+
+
+def _over(argument: str, found: str, field: str, limit: int, fix: str) -> ScopeError:
+    return ScopeError(
+        f"argument {argument!r} {found}, above this session's limit of {limit}. {fix}. Whoever starts the "
+        f"session can raise the limit with `{limit_flag(field)} N` (on `interp-skills run` or `mcp serve`)."
+    )
+
+
+class Session:
+    """Models by role, an artifact store and a scope; the thing every tool call acts on.
+
+    ``models`` maps role -> model spec (alias, Hugging Face id, path; None is the embedded
+    default). A tool called with ``role="reference"`` sees a view of this session whose
+    :meth:`model` is the reference model; views share the loaded models and the store.
+    """
+
+    def __init__(self, models: Mapping[str, str | None] | None = None, *, scope: Scope | None = None,
+                 artifacts_dir: str | Path | None = None, device: str | None = None, dtype: str | None = None,
+                 on_load: Callable[[str, "LoadedModel", float], None] | None = None) -> None:
+        self.models: dict[str, str | None] = dict(models) if models else {TARGET: None}
+        self.scope = scope or Scope()
+        self.role = TARGET if TARGET in self.models else next(iter(self.models))
+        self.device, self.dtype, self.on_load = device, dtype, on_load
+        self._artifacts_dir = Path(artifacts_dir) if artifacts_dir else None
+        self._loaded: dict[str, LoadedModel] = {}
+        self._store: ArtifactStore | None = None
+        self._lock = threading.RLock()
+
+    @property
+    def roles(self) -> list[str]:
+        return list(self.models)
+
+    def _check_role(self, role: str) -> str:
+        if role not in self.models:
+            raise ToolInputError(f"this session has no model for role {role!r}; its roles are: "
+                                 f"{', '.join(self.models)}")
+        return role
+
+    def model(self, role: str | None = None) -> "LoadedModel":
+        """The model for ``role`` (default: the role this view acts on), loaded on first use."""
+        import time
+
+        from interp_skills.runtime.models import load_model
+
+        role = self._check_role(role or self.role)
+        with self._lock:
+            if role not in self._loaded:
+                started = time.perf_counter()
+                self._loaded[role] = load_model(self.models[role], device=self.device, dtype=self.dtype)
+                if self.on_load is not None:
+                    self.on_load(role, self._loaded[role], time.perf_counter() - started)
+            return self._loaded[role]
+
+    def use(self, spec: str | None, role: str | None = None) -> None:
+        """Point ``role`` (default: this view's) at another model; it loads on next use."""
+        role = role or self.role
+        with self._lock:
+            self.models[role] = spec
+            self._loaded.pop(role, None)
+
+    def acting_as(self, role: str) -> "Session":
+        """A view of this session whose default role is ``role`` (same models, store and scope)."""
+        view = copy.copy(self)
+        view.role = self._check_role(role)
+        return view
+
+    @property
+    def artifacts(self) -> "ArtifactStore":
+        """Where tools save tensors and refer to them by id (default: the shared cache's artifacts)."""
+        from interp_skills.runtime.store import ArtifactStore
+
+        with self._lock:
+            if self._store is None:
+                self._store = ArtifactStore(self._artifacts_dir)
+            return self._store
+
+    def call(self, technique: "Technique", tool_name: str, arguments: dict[str, Any],
+             role: str | None = None) -> Any:
+        """Run one tool of ``technique`` on the model of ``role``, within the scope."""
+        tool = technique.tool(tool_name)
+        self.scope.check(technique.name, tool_name, arguments)
+        return self.run(technique, tool, arguments, self._check_role(role or self.role))
+
+    def run(self, technique: "Technique", tool: "Tool", arguments: dict[str, Any], role: str) -> Any:
+        """Execute an already scope-checked call; a remote session overrides this."""
+        return tool.call(arguments, session=self.acting_as(role))
+
+    def close(self) -> None:
+        """Forget the loaded models (the process-wide weight cache may still hold them)."""
+        with self._lock:
+            self._loaded.clear()

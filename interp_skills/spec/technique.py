@@ -1,0 +1,191 @@
+"""Techniques and their tools.
+
+A tool is a plain Python function. Its signature (type hints, ``Annotated`` limits and
+defaults) and its Google-style docstring give the JSON schema used by every renderer:
+MCP input schemas, skill-script arguments, notebook help and prompt text. A parameter
+annotated :class:`~interp_skills.spec.session.Session` (conventionally the first, named
+``session``) receives the live session the call runs in; it is kept out of the schema.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import re
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    create_model,
+    field_validator,
+)
+
+from interp_skills.errors import ToolInputError
+from interp_skills.spec.naming import TOOL_NAME_PATTERN, SkillName, find_named
+
+if TYPE_CHECKING:
+    from interp_skills.spec.session import Session
+
+def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into (description, {param: description})."""
+    text = inspect.cleandoc(doc or "")
+    head, _, tail = text.partition("\nArgs:\n")
+    params: dict[str, str] = {}
+    current = None
+    for line in tail.splitlines():
+        if re.match(r"^\S", line):  # a new section (Returns:, Raises:) ends Args
+            break
+        match = re.match(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.*)$", line)
+        if match and (current is None or len(line) - len(line.lstrip()) <= 4):
+            current = match.group(1)
+            params[current] = match.group(2).strip()
+        elif current and line.strip():
+            params[current] += " " + line.strip()
+    return head.strip(), params
+
+
+class Tool(BaseModel):
+    """One callable a technique exposes to agents."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    name: str = Field(pattern=TOOL_NAME_PATTERN)
+    description: str = Field(min_length=1)
+    func: Callable[..., Any] = Field(exclude=True, repr=False)
+    arguments: type[BaseModel] = Field(exclude=True, repr=False)
+    param_docs: dict[str, str] = Field(default_factory=dict)
+    example: dict[str, Any] = Field(default_factory=dict, description="arguments for a sensible first call")
+    session_param: str | None = Field(None, description="the parameter that receives the session, if any")
+
+    @classmethod
+    def from_function(
+        cls, func: Callable[..., Any], name: str | None = None, example: dict[str, Any] | None = None
+    ) -> "Tool":
+        """Build a tool from a typed, documented function; ``example`` shows agents a good first call."""
+        description, param_docs = _docstring_parts(func.__doc__)
+        if not description:
+            raise ValueError(f"tool function {func.__name__!r} needs a docstring: the agent reads it")
+        from interp_skills.spec.session import Session
+
+        hints = inspect.get_annotations(func, eval_str=True)
+        fields: dict[str, Any] = {}
+        session_param = None
+        for pname, param in inspect.signature(func).parameters.items():
+            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                raise ValueError(f"tool {func.__name__!r}: *args/**kwargs cannot be described to an agent")
+            if pname not in hints:
+                raise ValueError(f"tool {func.__name__!r}: parameter {pname!r} needs a type hint")
+            if hints[pname] is Session:
+                session_param = pname
+                continue
+            default = ... if param.default is param.empty else param.default
+            fields[pname] = (hints[pname], Field(default, description=param_docs.get(pname)))
+        arguments = create_model(f"{func.__name__}_arguments", **fields)
+        return cls(
+            name=name or func.__name__,
+            description=description,
+            func=func,
+            arguments=arguments,
+            param_docs={k: v for k, v in param_docs.items() if k != session_param},
+            example=example or {},
+            session_param=session_param,
+        )
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def input_schema(self) -> dict[str, Any]:
+        schema = self.arguments.model_json_schema()
+        schema.pop("title", None)
+        for prop in schema.get("properties", {}).values():
+            prop.pop("title", None)
+        return schema
+
+    @property
+    def summary(self) -> str:
+        """The first line of the description."""
+        return self.description.splitlines()[0]
+
+    def validate_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Check arguments against the signature; raise ToolInputError saying what to change."""
+        try:
+            parsed = self.arguments.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ToolInputError(f"{self.name}: {problems}") from None
+        return {key: getattr(parsed, key) for key in type(parsed).model_fields}
+
+    def call(self, arguments: dict[str, Any], session: "Session | None" = None) -> Any:
+        """Validate and run the tool; ``session`` is what it acts on (required if it takes one)."""
+        validated = self.validate_arguments(arguments)
+        if self.session_param is None:
+            return self.func(**validated)
+        if session is None:
+            raise ToolInputError(f"{self.name} acts on a session: call it through Session.call (or pass session=)")
+        return self.func(**{self.session_param: session}, **validated)
+
+
+class Reference(BaseModel):
+    """A paper or repository the technique follows."""
+
+    title: str
+    url: str | None = None
+    citation: str | None = None
+
+
+class Requirements(BaseModel):
+    """What a technique needs to run."""
+
+    pip: list[str] = Field(default_factory=list)
+    gpu: Literal["none", "optional", "required"] = "optional"
+    min_gpu_memory_gb: float | None = None
+
+
+class Verification(BaseModel):
+    """A record that the technique's tests passed on a given model."""
+
+    model: str
+    technique_version: str
+    date: dt.date
+    result: str = Field(description="what was measured, with numbers")
+
+
+class Technique(BaseModel):
+    """An interpretability technique: tools plus the guide that tells an agent how to use them."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: SkillName
+    version: str = Field(pattern=r"^\d+(\.\d+)*([a-z0-9.+-]*)$")
+    summary: str = Field(min_length=20, max_length=1024, description="what it does and when to use it")
+    guide: str = Field(min_length=1, description="markdown for agents: method, parameters, pitfalls")
+    tools: list[Tool] = Field(min_length=1)
+    requirements: Requirements = Field(default_factory=Requirements)
+    references: list[Reference] = Field(default_factory=list)
+    verified: list[Verification] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    license: str = "Apache-2.0"
+    extra_docs: dict[str, str] = Field(
+        default_factory=dict, description="more markdown pages, file name -> text (skill references/)"
+    )
+    # Provenance, filled in by the registry from the distribution that supplied it.
+    plugin: str = ""
+    plugin_version: str = ""
+
+    @field_validator("tools")
+    @classmethod
+    def _unique_tool_names(cls, tools: list[Tool]) -> list[Tool]:
+        names = [t.name for t in tools]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate tool names {dupes}: give each tool its own name")
+        return tools
+
+    def tool(self, name: str) -> Tool:
+        return find_named(self.tools, name, f"technique {self.name!r}", "tool")
