@@ -15,6 +15,9 @@ from rich.table import Table
 
 from interp_skills.errors import InterpSkillsError
 from interp_skills.plugins import add_commands, get_registry
+from interp_skills.session_flags import ROLE_HELP
+from interp_skills.spec import CallLimits
+
 
 class _App(typer.Typer):
     """A Typer app whose commands turn an InterpSkillsError into a one-line error and exit code 1."""
@@ -42,19 +45,19 @@ app = _App(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-mcp_app = _App(help="Serve techniques as MCP tools, or register the server with a project.",
-                      no_args_is_help=True)
+mcp_app = _App(help="Serve techniques as MCP tools, or register the server with a project.", no_args_is_help=True)
 app.add_typer(mcp_app, name="mcp")
 modal_app = _App(help="Run techniques on Modal GPUs: plan the cost, deploy the worker.", no_args_is_help=True)
 app.add_typer(modal_app, name="modal")
 registry_app = _App(help="The plugin catalogue's generated files (directory page, marketplace).",
-                           no_args_is_help=True)
+                    no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
-agent_app = _App(help="Hand a paper pack to an AI agent (Claude Code or an API loop) and rate its run.",
-                        no_args_is_help=True)
+agent_app = _App(help="Hand a task to an AI agent (Claude Code, an API loop or a plugin harness) and rate its run.",
+                 no_args_is_help=True)
 app.add_typer(agent_app, name="agent")
 out = Console()
 err = Console(stderr=True)
+_CALL_LIMITS = CallLimits()  # the defaults of the --max-... flags
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -63,8 +66,11 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def report_problems() -> None:
+    from rich.markup import escape
+
     for p in get_registry().problems:
-        err.print(f"[yellow]skipped plugin {p.plugin}:[/yellow] {p.problem}. Fix: {p.fix}", highlight=False)
+        err.print(f"[yellow]skipped plugin {escape(p.plugin)}:[/yellow] {escape(p.problem)}. Fix: {escape(p.fix)}",
+                  highlight=False, soft_wrap=True)
 
 
 def _techniques(names: list[str]):
@@ -72,23 +78,33 @@ def _techniques(names: list[str]):
     return [registry.technique(n) for n in names] if names else list(registry.techniques.values())
 
 
+def _list_row(kind: str, item: Any) -> dict[str, Any]:
+    """One `list --json` row: name, kind, version, provenance, summary; a task's kind, a technique's tools."""
+    row = {"name": item.name, "kind": kind, "version": getattr(item, "version", item.plugin_version),
+           "plugin": item.plugin, "plugin_version": item.plugin_version,
+           "summary": getattr(item, "summary", "") or getattr(item, "title", "")}
+    if kind == "task":
+        row["task_kind"] = item.kind
+    if kind == "technique":
+        row["tools"] = [{"name": tool.name, "summary": tool.summary, "input_schema": tool.input_schema}
+                        for tool in item.tools]
+    return row
+
+
 @app.command("list")
-def list_(as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
-    """List installed techniques, renderers, backends and paper packs."""
+def list_(as_json: Annotated[bool, typer.Option("--json", help="print JSON, with each technique's tools")] = False
+          ) -> None:
+    """List installed techniques, renderers (formats), environments, harnesses and tasks; report broken plugins."""
     registry = get_registry()
-    rows = [
-        {"name": item.name, "kind": kind, "version": getattr(item, "version", item.plugin_version),
-         "plugin": item.plugin, "plugin_version": item.plugin_version,
-         "summary": getattr(item, "summary", getattr(item, "title", ""))}
-        for kind, items in registry.items.items() for item in items.values()
-    ]
+    rows = [_list_row(kind, item) for kind, items in registry.items.items() for item in items.values()]
     report_problems()
     if as_json:
         print(json.dumps(rows, indent=2))
         return
     table = Table("name", "kind", "version", "plugin", "summary")
     for row in rows:
-        table.add_row(row["name"], row["kind"], row["version"], row["plugin"], row["summary"].split(". ")[0])
+        kind = f"task ({row['task_kind']})" if row["kind"] == "task" else row["kind"]
+        table.add_row(row["name"], kind, row["version"], row["plugin"], row["summary"].split(". ")[0])
     out.print(table)
 
 
@@ -170,60 +186,69 @@ def run(ctx: typer.Context, technique: str, tool: str) -> None:
 @mcp_app.command("serve")
 def mcp_serve(
     technique: Annotated[Optional[list[str]], typer.Option(help="technique to serve (repeat; default all)")] = None,
-    model: Annotated[Optional[str], typer.Option(help="model alias, Hugging Face id or path")] = None,
-    backend: Annotated[str, typer.Option(help="where tools run")] = "local",
-    max_new_tokens: Annotated[int, typer.Option(help="largest max_new_tokens a call may ask for")] = 256,
-    max_prompts: Annotated[int, typer.Option(help="most prompts in one call")] = 64,
-    max_prompt_chars: Annotated[int, typer.Option(help="longest prompt, in characters")] = 4000,
-    gpu: Annotated[Optional[str], typer.Option(help="with --backend modal: GPU type, e.g. A10, H100!")] = None,
-    dry_run: Annotated[bool, typer.Option(help="with --backend modal: print the plan and cost, start nothing")] = False,
+    model: Annotated[Optional[str], typer.Option(help="target model: alias, Hugging Face id or path")] = None,
+    role: Annotated[Optional[list[str]], typer.Option(help=ROLE_HELP)] = None,
+    backend: Annotated[str, typer.Option(help="environment the tools run in: local, modal or an installed one")
+                       ] = "local",
+    max_new_tokens: Annotated[int, typer.Option(min=1, help="largest max_new_tokens a call may ask for")
+                              ] = _CALL_LIMITS.max_new_tokens,
+    max_prompts: Annotated[int, typer.Option(min=1, help="most prompts in one call")] = _CALL_LIMITS.max_prompts,
+    max_prompt_chars: Annotated[int, typer.Option(min=1, help="longest prompt, in characters")
+                                ] = _CALL_LIMITS.max_prompt_chars,
+    gpu: Annotated[Optional[str], typer.Option(help="GPU type for a remote environment, e.g. A10, H100!")] = None,
+    dry_run: Annotated[bool, typer.Option(help="print the environment's plan (GPU, downloads, cost), start nothing")
+                       ] = False,
 ) -> None:
-    """Run an MCP server over stdio whose tools are the techniques' tools (the model loads once)."""
-    from interp_skills.render.mcp import Limits, serve
+    """Run an MCP server over stdio whose tools are the techniques' tools (each model loads once)."""
+    from interp_skills.render.mcp import serve
+    from interp_skills.session_flags import parse_roles, plan_session
+    from interp_skills.spec import CallLimits, OpenRequest, Scope
 
-    if dry_run and backend != "modal":
-        fail("--dry-run plans a remote run; use it with --backend modal")
-    if backend == "modal":
-        from interp_skills.backends import modal as modal_backend
-
-        if dry_run:
-            print(modal_backend.dry_run(technique or None, model=model, gpu=gpu))
-            return
-        modal_backend.configure(gpu=gpu)
-    serve(technique or [], model=model, backend=backend,
-          limits=Limits(max_new_tokens=max_new_tokens, max_prompts=max_prompts,
-                        max_prompt_chars=max_prompt_chars))
+    models = parse_roles(model, role or [])
+    scope = Scope(limits=CallLimits(max_new_tokens=max_new_tokens, max_prompts=max_prompts,
+                                    max_prompt_chars=max_prompt_chars))
+    options = {"gpu": gpu} if gpu else {}
+    if dry_run:
+        print(plan_session(backend, OpenRequest(_techniques(technique or []), models, scope, options)))
+        return
+    serve(technique or [], models=models, scope=scope, environment=backend, options=options)
 
 
 @mcp_app.command("install")
 def mcp_install(
     technique: Annotated[Optional[list[str]], typer.Option(help="technique to serve (repeat; default all)")] = None,
-    model: Annotated[Optional[str], typer.Option(help="model alias, Hugging Face id or path")] = None,
+    model: Annotated[Optional[str], typer.Option(help="target model: alias, Hugging Face id or path")] = None,
+    role: Annotated[Optional[list[str]], typer.Option(help=ROLE_HELP)] = None,
     project_dir: Annotated[Path, typer.Option(help="project whose .mcp.json to update")] = Path("."),
     name: Annotated[str, typer.Option(help="server name in .mcp.json")] = "interp-skills",
 ) -> None:
     """Add the MCP server to the project's .mcp.json and print the equivalent `claude mcp add` line."""
     from interp_skills.render.mcp import install_config
+    from interp_skills.session_flags import parse_roles
 
+    models = parse_roles(model, role or [])
     names = [t.name for t in _techniques(technique or [])]
-    path, claude_line = install_config(project_dir, names, model, server_name=name)
+    path, claude_line = install_config(project_dir, names, models, server_name=name)
     out.print(f"added server {name!r} to {path}", highlight=False)
     out.print(f"equivalent: {claude_line}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def new(
-    name: Annotated[str, typer.Argument(help="technique name, e.g. logit-lens")],
+    name: Annotated[str, typer.Argument(help="technique (or task) name, e.g. logit-lens")],
+    task: Annotated[bool, typer.Option("--task", help="scaffold a task plugin (prompt, techniques, claims)")] = False,
     directory: Annotated[Path, typer.Option("--dir", help="where to create the package folder")] = Path("."),
 ) -> None:
-    """Scaffold an installable technique plugin package (code, guide, test)."""
-    from interp_skills.scaffold import scaffold
+    """Scaffold an installable plugin package: a technique (code, guide, test) or, with --task, a task."""
+    from interp_skills.scaffold import next_steps, scaffold
 
+    kind = "task" if task else "technique"
     try:
-        folder = scaffold(name, directory)
-    except (InterpSkillsError, ValueError) as exc:
+        folder = scaffold(name, directory, kind)
+    except ValueError as exc:  # an invalid name
         fail(str(exc))
-    out.print(f"created {folder}\nnext: pip install -e {folder} && interp-skills show {name}", highlight=False)
+    out.print(f"created {folder}\nnext: {next_steps(folder, name, kind)}", markup=False, highlight=False,
+              soft_wrap=True)
 
 
 @app.command("search")
@@ -231,7 +256,7 @@ def search_(term: Annotated[str, typer.Argument(help="word to look for in names,
     """Search the catalogue of known plugins (installed or not)."""
     from interp_skills.catalogue import search
 
-    installed = set(get_registry().techniques) | set(get_registry().papers)
+    installed = set(get_registry().techniques) | set(get_registry().tasks)
     found = search(term)
     if not found:
         fail(f"nothing in the catalogue matches {term!r}")
@@ -260,9 +285,11 @@ def modal_plan(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Print the image recipe, GPU, downloads and estimated cost of running on Modal (no token needed)."""
-    from interp_skills.backends.modal import dry_run
+    from interp_skills.environments.modal.environment import plan_session
+    from interp_skills.spec import OpenRequest
 
-    print(dry_run(technique or None, model, gpu, hours, as_json=as_json))
+    request = OpenRequest(_techniques(technique or []), models={"target": model}, options={"gpu": gpu} if gpu else {})
+    print(plan_session(request, hours=hours, as_json=as_json))
 
 
 @modal_app.command("deploy")
@@ -271,9 +298,10 @@ def modal_deploy(
     gpu: Annotated[Optional[str], typer.Option(help="GPU type, e.g. A10, L40S, H100!")] = None,
 ) -> None:
     """Deploy the worker App so later calls skip the start-up (needs a Modal token)."""
-    from interp_skills.backends.modal import deploy_app
+    from interp_skills.environments.modal.client import deploy_app
+    from interp_skills.environments.modal.settings import ModalSettings
 
-    name = deploy_app(technique or None, gpu)
+    name = deploy_app(_techniques(technique or []), ModalSettings.from_env(gpu=gpu))
     print(f"export INTERP_SKILLS_MODAL_DEPLOYMENT={name}")
 
 
@@ -295,44 +323,40 @@ def replicate(
                      ] = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="run folder; default runs/<pack>-<model>. An "
                                                     "existing run folder with the same options is resumed")] = None,
-    backend: Annotated[str, typer.Option(help="local, or modal (the whole pipeline on a Modal GPU)")] = "local",
+    backend: Annotated[str, typer.Option(help="environment to run in: local, modal (the whole pipeline on a Modal "
+                                         "GPU) or one a plugin adds")] = "local",
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="pack setting KEY=VALUE (repeat)")] = None,
     seed: Annotated[int, typer.Option(help="random seed (stage i uses seed*1000+i)")] = 0,
     judge: Annotated[Optional[str], typer.Option(help="Anthropic model for the LLM judge (needs ANTHROPIC_API_KEY)")
                      ] = None,
-    gpu: Annotated[Optional[str], typer.Option(help="with --backend modal: GPU type, e.g. A10G, H100!")] = None,
-    dry_run: Annotated[bool, typer.Option(help="with --backend modal: print the plan and cost, start nothing")] = False,
+    gpu: Annotated[Optional[str], typer.Option(help="with a remote --backend: GPU type, e.g. A10G, H100!")] = None,
+    dry_run: Annotated[bool, typer.Option(help="with a remote --backend: print the plan and cost, start nothing")
+                       ] = False,
 ) -> None:
     """Replicate a paper: run the pack's stages (checkpointed), then write metrics, figure, report and verdict."""
-    from interp_skills.runs import RichReporter, find_pack, parse_settings
-    from interp_skills.runs import replicate as run_pack
+    from interp_skills.runs import RichReporter, find_pack
+    from interp_skills.runs.layout import REPORT_FILE
+    from interp_skills.spec import ReplicateRequest
 
-    if backend not in ("local", "modal"):
-        fail(f"unknown backend {backend!r}; use local or modal")
-    if (dry_run or gpu) and backend != "modal":
-        fail("--dry-run and --gpu plan a remote run; use them with --backend modal")
-    paper = find_pack(pack)
-    if backend == "modal":
-        from interp_skills.backends import modal as modal_backend
-        from interp_skills.runs.replicate import default_out
-
-        if dry_run:
-            print(modal_backend.replicate_dry_run(paper, model, gpu))
-            return
-        knobs = parse_settings(paper, set_ or []).model_dump(mode="json")
-        run_dir = out_dir or default_out(paper, model or paper.environment.modal_model)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        modal_backend.replicate_on_modal(paper, model=model, run_dir=run_dir, settings=knobs, seed=seed, gpu=gpu)
-        from interp_skills.rating import rate_run
-
-        summary = rate_run(run_dir, paper.claims, judge, rubric=paper.rubric).summary
-    else:
-        result = run_pack(paper, model=model, out=out_dir, settings=set_ or [], seed=seed, judge=judge,
-                          reporter=RichReporter())
-        run_dir, summary = Path(result["run_dir"]), result["verdict"]["summary"]
-    out.print(summary, highlight=False)
-    out.print(f"run folder: {run_dir} (read {run_dir / 'report.md'})", highlight=False)
-    raise typer.Exit(1 if summary.startswith("FAIL") else 0)  # as `rate` does: a required claim failed
+    registry = get_registry()
+    environment = registry.get("environment", backend)
+    request = ReplicateRequest(pack=find_pack(pack), model=model, out=out_dir, settings=set_ or [], seed=seed,
+                               judge=judge, options={"gpu": gpu} if gpu else {})
+    if dry_run:
+        if environment.plan_replicate is None:
+            planners = sorted(e.name for e in registry.environments.values() if e.plan_replicate is not None)
+            fail(f"--dry-run and --gpu plan a remote run; use them with --backend "
+                 f"{' or '.join(planners) or '(none installed)'} (the {environment.name} environment has no dry run)")
+        print(environment.plan_replicate(request))
+        return
+    if environment.replicate is None:
+        runners = sorted(e.name for e in registry.environments.values() if e.replicate is not None)
+        fail(f"the {environment.name} environment cannot run a replication; use --backend {' or '.join(runners)}")
+    request.reporter = RichReporter()
+    result = environment.replicate(request)
+    out.print(result.summary, highlight=False)
+    out.print(f"run folder: {result.run_dir} (read {result.run_dir / REPORT_FILE})", highlight=False)
+    raise typer.Exit(1 if result.summary.startswith("FAIL") else 0)  # as `rate` does: a required claim failed
 
 
 @app.command()
@@ -368,29 +392,32 @@ def doctor() -> None:
 
 
 _AGENT_HELP = {
-    "agent": "claude-code (Claude Code headless) or api (a plain Anthropic tool-use loop)",
-    "model": "the agent's model (Anthropic id; Claude Code also takes sonnet/opus); default: the agent's",
+    "harness": "claude-code (Claude Code headless), api (a plain Anthropic tool-use loop) or a plugin's harness",
+    "technique": "technique to hand the agent (repeat); replaces the task's own list",
+    "model": "the agent's model (Anthropic id; Claude Code also takes sonnet/opus); default: the harness's",
     "max_turns": "stop after this many model responses",
     "budget_usd": "stop once the run has spent this many US dollars",
     "no_budget": "no spending limit (the turn and time limits still apply)",
     "timeout": "stop after this many seconds of wall clock",
-    "interp_model": "the model the techniques run on; default: the pack's local model",
+    "interp_model": "the model the techniques run on; default: the task's target model",
     "judge": "Anthropic model for the LLM judge of the run (needs ANTHROPIC_API_KEY); default: claims only",
 }
 
 
-def _agent_options(fmt: str, agent: str, model: Optional[str], max_turns: int, budget_usd: float, no_budget: bool,
-                   timeout: float, checkpoint: str, interp_model: Optional[str], judge: Optional[str]):
+def _agent_options(fmt: str, harness: str, techniques: Optional[list[str]], model: Optional[str], max_turns: int,
+                   budget_usd: float, no_budget: bool, timeout: float, checkpoint: str, interp_model: Optional[str],
+                   judge: Optional[str]):
     from pydantic import ValidationError
 
-    from interp_skills.agents import AgentRunOptions, Limits
+    from interp_skills.agents import AgentRunOptions
+    from interp_skills.spec import Limits
 
     try:
         limits = Limits(max_turns=max_turns, budget_usd=None if no_budget else budget_usd, timeout_s=timeout)
     except ValidationError as exc:
         fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    return AgentRunOptions(format=fmt, agent=agent, model=model, limits=limits, checkpoint=checkpoint,
-                           interp_model=interp_model, judge=judge)
+    return AgentRunOptions(format=fmt, harness=harness, techniques=techniques or [], model=model, limits=limits,
+                           checkpoint=checkpoint, interp_model=interp_model, judge=judge)
 
 
 def _ask_person(stage: str, summary: str) -> str:
@@ -401,42 +428,45 @@ def _ask_person(stage: str, summary: str) -> str:
 
 @agent_app.command("run")
 def agent_run(
-    pack: Annotated[str, typer.Argument(help="paper pack name (see `interp-skills list`)")],
-    fmt: Annotated[str, typer.Option("--format", "-f", help="how the agent gets the techniques: skill, mcp, prompt "
-                                     "or notebook")],
-    agent: Annotated[str, typer.Option(help=_AGENT_HELP["agent"])] = "claude-code",
+    task: Annotated[str, typer.Argument(help="task name, a paper pack or any other (see `interp-skills list`)")],
+    fmt: Annotated[str, typer.Option("--format", "-f", help="how the agent gets the techniques: skill, mcp, prompt, "
+                                     "notebook or a plugin's format")],
+    harness: Annotated[str, typer.Option("--harness", "--agent", help=_AGENT_HELP["harness"])] = "claude-code",
+    technique: Annotated[Optional[list[str]], typer.Option("--technique", help=_AGENT_HELP["technique"])] = None,
     model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["model"])] = None,
     max_turns: Annotated[int, typer.Option(help=_AGENT_HELP["max_turns"])] = 40,
     budget_usd: Annotated[float, typer.Option(help=_AGENT_HELP["budget_usd"])] = 5.0,
     no_budget: Annotated[bool, typer.Option("--no-budget", help=_AGENT_HELP["no_budget"])] = False,
     timeout: Annotated[float, typer.Option(help=_AGENT_HELP["timeout"])] = 3600,
-    checkpoint: Annotated[str, typer.Option(help="none, or ask: pause at the pack's checkpoints for your reply")
+    checkpoint: Annotated[str, typer.Option(help="none, or ask: pause at the task's checkpoints for your reply")
                           ] = "none",
     interp_model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["interp_model"])] = None,
     judge: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["judge"])] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="new run folder; default runs/agent-<pack>-...")
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="new run folder; default runs/agent-<task>-...")
                        ] = None,
 ) -> None:
-    """Run an agent on a paper pack; writes a run folder with transcript, results and verdict.
+    """Run an agent on a task; writes a run folder with transcript, results and verdict.
 
     Exit code 0 when the agent finished, 3 when a limit stopped it or it ended without results.
     """
     from interp_skills.agents import describe, run_agent
+    from interp_skills.runs.layout import REPORT_FILE, TRANSCRIPT_FILE, VERDICT_FILE
 
-    options = _agent_options(fmt, agent, model, max_turns, budget_usd, no_budget, timeout, checkpoint,
+    options = _agent_options(fmt, harness, technique, model, max_turns, budget_usd, no_budget, timeout, checkpoint,
                              interp_model, judge)
-    run = run_agent(pack, options, out=out_dir, ask=_ask_person)
+    run = run_agent(task, options, out=out_dir, ask=_ask_person)
     out.print(describe(run), highlight=False)
-    out.print(f"run folder: {run.run_dir} (transcript.md, report.md, verdict.json)", highlight=False)
+    out.print(f"run folder: {run.run_dir} ({TRANSCRIPT_FILE}, {REPORT_FILE}, {VERDICT_FILE})", highlight=False)
     raise typer.Exit(0 if run.outcome.stop == "done" else 3)
 
 
 @agent_app.command("compare")
 def agent_compare(
-    pack: Annotated[str, typer.Argument(help="paper pack name (see `interp-skills list`)")],
+    task: Annotated[str, typer.Argument(help="task name, a paper pack or any other (see `interp-skills list`)")],
     formats: Annotated[str, typer.Option(help="comma-separated formats to compare")] = "skill,mcp,prompt",
     repeats: Annotated[int, typer.Option(min=1, help="runs per format")] = 1,
-    agent: Annotated[str, typer.Option(help=_AGENT_HELP["agent"])] = "claude-code",
+    harness: Annotated[str, typer.Option("--harness", "--agent", help=_AGENT_HELP["harness"])] = "claude-code",
+    technique: Annotated[Optional[list[str]], typer.Option("--technique", help=_AGENT_HELP["technique"])] = None,
     model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["model"])] = None,
     max_turns: Annotated[int, typer.Option(help=_AGENT_HELP["max_turns"])] = 40,
     budget_usd: Annotated[float, typer.Option(help=_AGENT_HELP["budget_usd"] + " (per run)")] = 5.0,
@@ -444,17 +474,17 @@ def agent_compare(
     timeout: Annotated[float, typer.Option(help=_AGENT_HELP["timeout"] + " (per run)")] = 3600,
     interp_model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["interp_model"])] = None,
     judge: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["judge"])] = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="new folder; default runs/compare-<pack>-...")
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="new folder; default runs/compare-<task>-...")
                        ] = None,
 ) -> None:
-    """Run the pack once per format (and repeat); print and save a table and a plot."""
+    """Run the task once per format (and repeat); print and save a table and a plot."""
     from interp_skills.agents.compare import COLUMNS, compare, parse_formats, table_rows
 
     chosen = parse_formats(formats)
-    options = _agent_options(chosen[0], agent, model, max_turns, budget_usd, no_budget, timeout, "none",
+    options = _agent_options(chosen[0], harness, technique, model, max_turns, budget_usd, no_budget, timeout, "none",
                              interp_model, judge)
-    result = compare(pack, chosen, options, repeats=repeats, out=out_dir)
-    table = Table(*COLUMNS, title=f"{pack}: {agent}")
+    result = compare(task, chosen, options, repeats=repeats, out=out_dir)
+    table = Table(*COLUMNS, title=f"{task}: {harness}")
     for cells in table_rows(result.summary):
         table.add_row(*cells)
     out.print(table)

@@ -162,6 +162,20 @@ def _load_file(path: Path) -> Any:
     return module
 
 
+def _trace_hook_calls(pm: pluggy.PluginManager) -> None:
+    """Print each hook call, the plugins it reaches and how it ended, to stderr."""
+
+    def before(hook_name: str, impls: list[pluggy.HookImpl], kwargs: dict[str, Any]) -> None:
+        sys.stderr.write(f"[trace] {hook_name} -> {', '.join(i.plugin_name for i in impls) or 'no plugin'}\n")
+
+    def after(outcome: Any, hook_name: str, impls: list[pluggy.HookImpl], kwargs: dict[str, Any]) -> None:
+        exc = outcome.exception
+        ended = "ok" if exc is None else f"raised {type(exc).__name__}: " + str(exc).partition("\n")[0]
+        sys.stderr.write(f"[trace] {hook_name} {ended}\n")
+
+    pm.add_hookcall_monitoring(before, after)
+
+
 def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] = ()) -> Registry:
     """Load built-ins, entry-point plugins and ``extra_plugins`` (modules or objects) into a new registry."""
     from interp_skills import __version__
@@ -169,8 +183,7 @@ def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] =
     pm = pluggy.PluginManager("interp_skills")
     pm.add_hookspecs(hookspecs)
     if os.environ.get("INTERP_SKILLS_TRACE_PLUGINS"):
-        pm.trace.root.setwriter(sys.stderr.write)
-        pm.enable_tracing()
+        _trace_hook_calls(pm)
     registry = Registry(manager=pm)
     sources: list[tuple[Any, str, str, bool]] = []
 

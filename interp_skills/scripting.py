@@ -1,7 +1,10 @@
 """Run a technique tool from the command line: argparse from the tool's schema, readable output.
 
 Used by ``interp-skills run`` and by the ``scripts/`` a rendered skill ships, so a
-script's flags always match the installed tool.
+script's flags always match the installed tool. Each run opens a session through the
+chosen environment (``--backend``) with models by role (``--model``, ``--role``) and call
+limits (``--limit-max-...``: tools have their own ``--max-new-tokens``), and calls the tool
+through it, so the scope applies here too.
 """
 
 from __future__ import annotations
@@ -13,13 +16,21 @@ import textwrap
 from typing import Any, Sequence
 
 from interp_skills.errors import InterpSkillsError
-from interp_skills.spec import Tool
+from interp_skills.session_flags import ROLE_HELP, parse_roles
+from interp_skills.spec import TARGET, CallLimits, OpenRequest, Scope, Technique, Tool
 
 _SCALARS = {"integer": int, "number": float, "string": str}
+# Options every tool run takes are stored under "_"-names, which no tool parameter can have.
+_LIMIT = "_limit_"
 
 
 def _flag(param: str) -> str:
     return "--" + param.replace("_", "-")
+
+
+def limit_option(field: str) -> str:
+    """The ``interp-skills run`` / skill-script option that sets a ``CallLimits`` field: ``--limit-max-prompts``."""
+    return "--limit-" + field.replace("_", "-")
 
 
 def _argparse_type(schema: dict[str, Any]) -> Any:
@@ -31,8 +42,36 @@ def _argparse_type(schema: dict[str, Any]) -> Any:
     return json.loads
 
 
+def _shape(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema to read a flag by: the one non-null option of an ``anyOf`` (``list[int] | None``)."""
+    options = [option for option in schema.get("anyOf", []) if option.get("type") != "null"]
+    return options[0] if len(options) == 1 else schema
+
+
+def _positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _add_session_options(parser: argparse.ArgumentParser) -> None:
+    """``--model``, ``--role``, ``--acting-as``, ``--backend`` and the ``--limit-...`` call limits."""
+    parser.add_argument("--model", dest="_model", default=None, metavar="SPEC",
+                        help="target model: alias, Hugging Face id or local path "
+                             "(default: the embedded SmolLM2-135M-Instruct)")
+    parser.add_argument("--role", dest="_roles", action="append", default=[], metavar="NAME=SPEC", help=ROLE_HELP)
+    parser.add_argument("--acting-as", dest="_acting_as", default=TARGET, metavar="ROLE",
+                        help=f"the role whose model the tool acts on (default: {TARGET})")
+    parser.add_argument("--backend", dest="_backend", default="local", metavar="NAME",
+                        help="environment the tool runs in: local (default), modal or another installed one")
+    for field, info in CallLimits.model_fields.items():
+        parser.add_argument(limit_option(field), dest=_LIMIT + field, type=_positive, default=info.default,
+                            metavar="N", help=f"the session's cap on {field} in one call (default: {info.default})")
+
+
 def build_parser(tool: Tool, prog: str, *, use_example: bool = False) -> argparse.ArgumentParser:
-    """An argparse parser whose flags are the tool's parameters, plus ``--model``, ``--backend``, ``--json``.
+    """An argparse parser whose flags are the tool's parameters, the session's options and ``--json``.
 
     With ``use_example`` the tool's declared example arguments become the defaults.
     """
@@ -49,21 +88,24 @@ def build_parser(tool: Tool, prog: str, *, use_example: bool = False) -> argpars
             kwargs["default"] = prop["default"]
             help_text += f" (default: {prop['default']!r})"
         kwargs["help"] = help_text.replace("%", "%%")  # argparse %-formats help text
-        if prop.get("type") == "array":
-            kwargs.update(nargs="+", type=_argparse_type(prop.get("items", {})))
-        elif prop.get("type") == "boolean":
+        shape = _shape(prop)
+        if shape.get("type") == "array":  # --layers 0 28 29
+            kwargs.update(nargs="+", type=_argparse_type(shape.get("items", {})))
+        elif shape.get("type") == "boolean":
             kwargs.update(action=argparse.BooleanOptionalAction)
         else:
             kwargs["type"] = _argparse_type(prop)
         parser.add_argument(_flag(param), **kwargs)
-    parser.add_argument("--model", default=None,
-                        help="model alias, Hugging Face id or local path (default: the embedded SmolLM2-135M-Instruct)")
-    parser.add_argument("--backend", default="local", help="where to run: local (default) or an installed backend")
-    parser.add_argument("--json", dest="as_json", action="store_true", help="print the raw JSON result")
-    if tool.example:
-        parser.add_argument("--example", action="store_true",
-                            help="fill unset parameters with the tool's example: "
-                            + json.dumps(tool.example).replace("%", "%%"))
+    try:
+        _add_session_options(parser)
+        parser.add_argument("--json", dest="_json", action="store_true", help="print the raw JSON result")
+        if tool.example:
+            parser.add_argument("--example", dest="_example", action="store_true",
+                                help="fill unset parameters with the tool's example: "
+                                + json.dumps(tool.example).replace("%", "%%"))
+    except argparse.ArgumentError as exc:  # a tool parameter named like an option every run takes
+        raise InterpSkillsError(f"{tool.name}: {exc}; rename the tool's parameter, every tool run takes that "
+                                "option") from None
     return parser
 
 
@@ -109,23 +151,37 @@ def _wrap(prefix: str, text: str, indent: int) -> str:
     return "\n".join(out)
 
 
+def call_parsed(technique: Technique, tool_name: str, options: dict[str, Any]) -> Any:
+    """Open a session from the parsed ``_``-options, call the tool with the other options as its arguments."""
+    from interp_skills.plugins import get_registry
+
+    arguments = {name: value for name, value in options.items() if not name.startswith("_")}
+    models = parse_roles(options["_model"], options["_roles"])
+    scope = Scope(limits=CallLimits(**{field: options[_LIMIT + field] for field in CallLimits.model_fields}))
+    session = get_registry().get("environment", options["_backend"]).open(OpenRequest([technique], models, scope))
+    try:
+        return session.call(technique, tool_name, arguments, role=options["_acting_as"])
+    finally:
+        session.close()
+
+
 def run_tool_cli(technique_name: str, tool_name: str, argv: Sequence[str] | None = None,
                  prog: str | None = None) -> int:
-    """Parse ``argv`` for one tool, run it on the chosen backend, print the result. Returns an exit code."""
+    """Parse ``argv`` for one tool, run it in a session of the chosen environment, print the result.
+
+    Returns an exit code: 2 for an error the user can fix (its message says how).
+    """
     from interp_skills.plugins import get_registry
 
     try:
-        registry = get_registry()
-        technique = registry.technique(technique_name)
+        technique = get_registry().technique(technique_name)
         tool = technique.tool(tool_name)
         argv = list(sys.argv[1:] if argv is None else argv)
         parser = build_parser(tool, prog or f"{technique_name} {tool_name}", use_example="--example" in argv)
         options = vars(parser.parse_args(argv))
-        options.pop("example", None)
-        model, backend, as_json = options.pop("model"), options.pop("backend"), options.pop("as_json")
-        result = registry.get("backend", backend).call(technique, tool_name, options, model)
+        result = call_parsed(technique, tool_name, options)
     except InterpSkillsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps(result, indent=2) if as_json else format_result(result))
+    print(json.dumps(result, indent=2) if options["_json"] else format_result(result))
     return 0

@@ -19,12 +19,15 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from interp_skills.agents import AgentError, AgentRunOptions, Limits, run_agent
-from interp_skills.agents.claude_code import find_claude
+from interp_skills.agents import AgentError, AgentRunOptions, run_agent
+from interp_skills.agents.builtin import API, CLAUDE_CODE
+from interp_skills.agents.claude_code import find_claude, tool_permissions
 from interp_skills.agents.compare import compare, parse_formats
 from interp_skills.agents.prices import price_for
-from interp_skills.plugins import reset_registry
+from interp_skills.plugins import get_registry, reset_registry
 from interp_skills.runs import find_pack
+from interp_skills.runs.layout import SETUP_DIR, WORKSPACE_DIR
+from interp_skills.spec import Claim, Limits, MountRequest, Stage, Task
 
 
 def _load(name: str) -> Any:
@@ -76,9 +79,7 @@ def text_pack() -> Any:
 
     Its model is the default, so no server or kernel loads one (toy-text needs none).
     """
-    pack = find_pack("toy-pack")
-    environment = pack.environment.model_copy(update={"local_model": "default"})
-    return pack.model_copy(update={"techniques": ["toy-text"], "environment": environment})
+    return find_pack("toy-pack").model_copy(update={"techniques": ["toy-text"], "roles": {"target": "default"}})
 
 
 def workspace(body: dict[str, Any]) -> str:
@@ -111,7 +112,7 @@ def read_events(run_dir: Path) -> list[dict[str, Any]]:
 
 def options(fmt: str, agent: str = "claude-code", **kw: Any) -> AgentRunOptions:
     limits = kw.pop("limits", Limits(max_turns=12, budget_usd=1.0, timeout_s=300))
-    return AgentRunOptions(format=fmt, agent=agent, model=MODEL, limits=limits, **kw)
+    return AgentRunOptions(format=fmt, harness=agent, model=MODEL, limits=limits, **kw)
 
 
 def assert_written(run_dir: Path, stop: str = "done") -> dict[str, Any]:
@@ -336,9 +337,10 @@ def test_api_loop_reaches_the_technique_over_mcp_and_through_skill_scripts(env: 
                  lambda body: fake.tool_call("count_words", {"texts": ["love it, love it"], "word": "love"})]
     else:
         first = [lambda body: fake.tool_call("read_file", {"path": ".claude/skills/toy-text/SKILL.md"}),
-                 lambda body: fake.tool_call("run_script", {"script": ".claude/skills/toy-text/scripts/count_words.py",
-                                                            "args": ["--texts", "love it, love it", "--word", "love",
-                                                                     "--json"]})]
+                 lambda body: fake.tool_call("run_command", {"args": ["python",
+                                                                      ".claude/skills/toy-text/scripts/count_words.py",
+                                                                      "--texts", "love it, love it", "--word", "love",
+                                                                      "--json"]})]
     total = lambda body: {"norm": tool_json(fake.last_tool_result(body))["total"]}  # noqa: E731
     steps = [*first, *write_results("write_file", total, path_key="path")]
     with fake.FakeMessagesAPI(steps) as api:
@@ -366,7 +368,7 @@ def test_api_loop_refuses_files_outside_its_folder_and_unknown_commands(env: Any
     assert_written(run.run_dir, "no_results")
     refused = [r["messages"][-1]["content"][0] for r in api.agent_requests[1:]]
     assert all(block["is_error"] for block in refused)
-    assert "outside the working folder" in refused[0]["content"] and "only `interp-skills run" in refused[1]["content"]
+    assert "outside the working folder" in refused[0]["content"] and "only `interp-skills *`" in refused[1]["content"]
 
 
 @pytest.mark.parametrize("limit", ["turns", "budget"])
@@ -433,7 +435,7 @@ def test_cli_agent_run_and_compare(env: Any, tmp_path: Path) -> None:
     assert ran.exit_code == 0, ran.output
     assert "stopped: done" in ran.output and "PASS: 1/2 claims pass" in ran.output
     config = json.loads((tmp_path / "run" / "config.json").read_text())
-    assert config["command"].startswith("interp-skills agent run toy-pack --format prompt --agent api --max-turns 5")
+    assert config["command"].startswith("interp-skills agent run toy-pack --format prompt --harness api --max-turns 5")
     assert compared.exit_code == 0, compared.output
     assert "claims passed" in compared.output and (tmp_path / "cmp" / "compare.png").is_file()
 

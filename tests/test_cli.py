@@ -88,6 +88,12 @@ def test_run_a_tool_and_a_bad_argument(toy_env) -> None:
     assert bad.returncode == 2 and "times" in bad.stderr and "less than or equal to 5" in bad.stderr
 
 
+def test_run_applies_the_session_limits(toy_env) -> None:
+    run = cli(toy_env, "run", "toy-text", "shout", "--text", "hello!", "--limit-max-prompt-chars", "5")
+    assert run.returncode == 2 and "'text' has 6 characters, above this session's limit of 5" in run.stderr
+    assert "TORCH_ABSENT" in run.stderr
+
+
 def test_mcp_install_updates_mcp_json(toy_env, tmp_path: Path) -> None:
     (tmp_path / ".mcp.json").write_text(json.dumps({"mcpServers": {"other": {"command": "x"}}}))
     run = cli(toy_env, "mcp", "install", "--technique", "toy-text", "--project-dir", str(tmp_path))
@@ -96,6 +102,26 @@ def test_mcp_install_updates_mcp_json(toy_env, tmp_path: Path) -> None:
     assert servers["other"] == {"command": "x"}
     assert servers["interp-skills"]["args"][:4] == ["mcp", "serve", "--technique", "toy-text"]
     assert "claude mcp add" in run.stdout
+
+
+def test_mcp_install_passes_the_roles(toy_env, tmp_path: Path) -> None:
+    run = cli(toy_env, "mcp", "install", "--technique", "toy-text", "--project-dir", str(tmp_path),
+              "--model", "tiny-llama", "--role", "reference=tiny-gpt2")
+    assert run.returncode == 0, run.stderr
+    args = json.loads((tmp_path / ".mcp.json").read_text())["mcpServers"]["interp-skills"]["args"]
+    assert args == ["mcp", "serve", "--technique", "toy-text", "--model", "tiny-llama", "--role", "reference=tiny-gpt2"]
+    assert "--role reference=tiny-gpt2" in run.stdout
+
+
+@pytest.mark.parametrize(("flags", "message"), [
+    (["--role", "reference"], "--role 'reference' is not NAME=SPEC"),
+    (["--backend", "nowhere"], "no environment named 'nowhere'"),
+    (["--dry-run"], "the 'local' environment has no dry-run plan"),
+])
+def test_mcp_serve_refuses_bad_options_before_serving(toy_env, flags: list[str], message: str) -> None:
+    run = cli(toy_env, "mcp", "serve", "--technique", "toy-text", *flags)
+    assert run.returncode == 1 and message in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr and run.stdout == ""
 
 
 def test_doctor_passes_on_the_installed_plugins(toy_env) -> None:

@@ -15,8 +15,8 @@ from pydantic import Field
 
 from interp_skills.errors import InterpSkillsError
 from interp_skills.plugins import build_registry
-from interp_skills.render.mcp import Limits, build_server, install_config, render, server_entry
-from interp_skills.spec import Technique, Tool
+from interp_skills.render.mcp import build_server, install_config, render, server_entry
+from interp_skills.spec import CallLimits, Scope, Session, Technique, Tool
 
 PLUGINS_DIR = Path(__file__).parent / "plugins"
 
@@ -54,6 +54,11 @@ def crash(n: Annotated[int, Field(ge=0)]) -> int:
     raise RuntimeError(f"boom at {n}")
 
 
+def model_name(session: Session) -> dict[str, str]:
+    """Name the model this call acts on."""
+    return {"model": session.model().name}
+
+
 def other_technique(*tools: Tool) -> Technique:
     return Technique(name="toy-other", version="0.1.0", guide="# Other\n",
                      summary="A second test technique, to check tool naming and crashes.", tools=list(tools))
@@ -76,6 +81,38 @@ async def test_tools_are_listed_with_the_technique_schemas(toy: Technique) -> No
     times = tools["shout"].input_schema["properties"]["times"]
     assert (times["minimum"], times["maximum"], times["default"]) == (1, 5, 1)
     assert tools["shout"].description == toy.tool("shout").description
+    assert "role" not in count_words["properties"]  # one model: no role to pick
+
+
+@pytest.mark.anyio
+async def test_role_argument_picks_the_model_a_tool_acts_on() -> None:
+    technique = other_technique(Tool.from_function(model_name))
+    async with Client(build_server([technique], Session())) as client:
+        (alone,) = (await client.list_tools()).tools
+    assert alone.input_schema["properties"] == {}  # the session parameter is not an argument
+    session = Session({"target": "tiny-llama", "reference": "tiny-gpt2"})
+    async with Client(build_server([technique], session)) as client:
+        (tool,) = (await client.list_tools()).tools
+        target = await client.call_tool("model_name", {})
+        reference = await client.call_tool("model_name", {"role": "reference"})
+        explicit = await client.call_tool("model_name", {"role": "target"})
+        unknown = await _text(client, "model_name", {"role": "judge"})
+        instructions = client.instructions
+    role = tool.input_schema["properties"]["role"]
+    assert (role["enum"], role["default"]) == (["target", "reference"], "target")
+    assert "tiny-gpt2" in role["description"] and "role" not in tool.input_schema.get("required", [])
+    assert instructions is not None and "reference (tiny-gpt2)" in instructions
+    assert target.structured_content == explicit.structured_content == {"model": "tiny-llama"}
+    assert reference.structured_content == {"model": "tiny-gpt2"}
+    assert unknown[0] and "judge" in unknown[1]
+
+
+@pytest.mark.anyio
+async def test_tools_outside_the_scope_are_refused(toy: Technique) -> None:
+    async with Client(build_server([toy], Session(scope=Scope(tools=["toy-text.shout"])))) as client:
+        is_error, text = await _text(client, "count_words", {"texts": ["a"], "word": "a"})
+        assert is_error and "toy-text.count_words is outside this session's scope" in text
+        assert not (await client.call_tool("shout", {"text": "ok"})).is_error
 
 
 @pytest.mark.anyio
@@ -101,7 +138,7 @@ async def test_calls_return_structured_results(toy: Technique) -> None:
 async def test_bad_calls_are_readable_errors_and_the_server_keeps_going(
     toy: Technique, tool: str, arguments: dict[str, Any], names: str
 ) -> None:
-    server = build_server([toy], limits=Limits(max_prompts=2, max_prompt_chars=40))
+    server = build_server([toy], Session(scope=Scope(limits=CallLimits(max_prompts=2, max_prompt_chars=40))))
     async with Client(server) as client:
         is_error, text = await _text(client, tool, arguments)
         assert is_error and names in text, text
@@ -111,7 +148,8 @@ async def test_bad_calls_are_readable_errors_and_the_server_keeps_going(
 @pytest.mark.anyio
 async def test_limit_errors_say_how_to_raise_the_limit() -> None:
     tool = Tool.from_function(generate)
-    async with Client(build_server([other_technique(tool)], limits=Limits(max_new_tokens=16))) as client:
+    session = Session(scope=Scope(limits=CallLimits(max_new_tokens=16)))
+    async with Client(build_server([other_technique(tool)], session)) as client:
         is_error, text = await _text(client, "generate", {"prompts": ["hi"], "max_new_tokens": 17})
         assert is_error
         assert "'max_new_tokens' is 17" in text and "limit of 16" in text and "--max-new-tokens" in text
@@ -149,11 +187,9 @@ async def test_guide_and_catalogue_resources(toy: Technique) -> None:
                         "tools": ["count_words", "shout"]}]
 
 
-def test_building_a_server_needs_techniques_and_a_known_backend(toy: Technique) -> None:
+def test_building_a_server_needs_techniques() -> None:
     with pytest.raises(InterpSkillsError, match="no techniques to serve"):
         build_server([])
-    with pytest.raises(InterpSkillsError, match="no backend named 'nowhere'"):
-        build_server([toy], backend="nowhere")
 
 
 @pytest.mark.anyio
@@ -161,11 +197,13 @@ async def test_serve_over_stdio_in_a_subprocess() -> None:
     # Launched exactly as .mcp.json launches it.
     params = StdioServerParameters(
         command=str(Path(sys.executable).parent / "interp-skills"),
-        args=["mcp", "serve", "--technique", "toy-text"],
+        args=["mcp", "serve", "--technique", "toy-text", "--role", "reference=tiny-gpt2"],
         env={**os.environ, "INTERP_SKILLS_PLUGINS_DIR": str(PLUGINS_DIR)},
     )
     async with Client(params) as client:
-        assert {tool.name for tool in (await client.list_tools()).tools} == {"count_words", "shout"}
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        assert set(tools) == {"count_words", "shout"}
+        assert tools["shout"].input_schema["properties"]["role"]["enum"] == ["target", "reference"]
         result = await client.call_tool("shout", {"text": "over stdio", "times": 2})
         bad = await client.call_tool("shout", {"text": "x", "times": 0})
         again = await client.call_tool("shout", {"text": "still up"})
@@ -177,7 +215,7 @@ async def test_serve_over_stdio_in_a_subprocess() -> None:
 def test_install_config_merges_into_an_existing_file(tmp_path: Path) -> None:
     existing = {"mcpServers": {"other": {"command": "other-server"}}, "note": "keep me"}
     (tmp_path / ".mcp.json").write_text(json.dumps(existing))
-    path, command = install_config(tmp_path, ["toy-text"], "smollm2-135m")
+    path, command = install_config(tmp_path, ["toy-text"], {"target": "smollm2-135m"})
     config = json.loads(path.read_text())
     assert config["note"] == "keep me" and config["mcpServers"]["other"] == {"command": "other-server"}
     assert config["mcpServers"]["interp-skills"] == {
@@ -189,8 +227,9 @@ def test_install_config_merges_into_an_existing_file(tmp_path: Path) -> None:
 
 
 def test_install_config_creates_the_file_and_quotes_the_command(tmp_path: Path) -> None:
-    path, command = install_config(tmp_path, ["toy-text"], "/models/my model", server_name="interp")
-    assert json.loads(path.read_text()) == {"mcpServers": {"interp": server_entry(["toy-text"], "/models/my model")}}
+    models = {"target": "/models/my model"}
+    path, command = install_config(tmp_path, ["toy-text"], models, server_name="interp")
+    assert json.loads(path.read_text()) == {"mcpServers": {"interp": server_entry(["toy-text"], models)}}
     assert command.endswith("--model '/models/my model'")
 
 
@@ -198,7 +237,7 @@ def test_install_config_refuses_a_malformed_file(tmp_path: Path) -> None:
     broken = '{"mcpServers": {"other": '
     (tmp_path / ".mcp.json").write_text(broken)
     with pytest.raises(InterpSkillsError, match=r"not valid JSON .*left unchanged"):
-        install_config(tmp_path, ["toy-text"], None)
+        install_config(tmp_path, ["toy-text"], {"target": None})
     assert (tmp_path / ".mcp.json").read_text() == broken
     assert [p.name for p in tmp_path.iterdir()] == [".mcp.json"]  # no temp file left behind
 

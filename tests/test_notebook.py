@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated, Any, Iterator, Literal
 
@@ -16,8 +17,8 @@ from pydantic import BaseModel, Field
 from interp_skills.errors import InterpSkillsError, ToolInputError
 from interp_skills.plugins import get_registry
 from interp_skills.render.files import example_arguments
-from interp_skills.render.notebook import example_call, render
-from interp_skills.spec import Tool
+from interp_skills.render.notebook import example_call, render, session_function, shell_session, signature
+from interp_skills.spec import CallLimits, Scope, ScopeError, Session, Technique, Tool
 
 TOOL_NAMES = ("count_words", "shout")
 
@@ -43,6 +44,38 @@ def test_add_injects_tools_that_validate(ip: InteractiveShell, capsys: pytest.Ca
     assert ip.user_ns["count_words"](["a b a", "b"], word="A")["counts"] == [2, 0]
     with pytest.raises(ToolInputError, match="times"):
         ip.user_ns["shout"]("hi", times=9)
+
+
+def test_injected_tools_call_through_the_shell_session(ip: InteractiveShell) -> None:
+    ip.run_line_magic("interp", "add toy-text")
+    session = shell_session(ip)
+    session.scope = Scope(tools=["toy-text.shout"], limits=CallLimits(max_prompt_chars=5))
+
+    assert ip.user_ns["shout"]("hello") == {"text": "HELLO"}
+    with pytest.raises(ScopeError, match="'text' has 6 characters"):
+        ip.user_ns["shout"]("hello!")
+    with pytest.raises(ScopeError, match="toy-text.count_words is outside this session's scope"):
+        ip.user_ns["count_words"](["a"], word="a")
+
+
+def model_name(session: Session, suffix: str = "") -> str:
+    """Name the model this call acts on.
+
+    Args:
+        suffix: appended to the name.
+    """
+    return session.model().name + suffix
+
+
+def test_session_functions_hide_the_session_parameter() -> None:
+    tool = Tool.from_function(model_name)
+    technique = Technique(name="toy-model", version="0.1.0", guide="# Model\n", tools=[tool],
+                          summary="Names the session's model, to test how sessions reach tools.")
+    call = session_function(technique, tool, Session({"target": "tiny-llama"}))
+
+    assert signature(tool) == "(suffix: str = '')"
+    assert str(inspect.signature(call)) == "(suffix: str = '')"
+    assert call("!") == "tiny-llama!" and call(suffix="?") == "tiny-llama?"
 
 
 def test_user_variable_is_kept_unless_forced(ip: InteractiveShell, capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,7 +171,8 @@ def test_model_command_in_a_real_kernel(toy_env: dict[str, str], tmp_path: Path)
     tiny.model.save_pretrained(folder)
     tiny.tokenizer.save_pretrained(folder)
     code = (f"%load_ext interp_skills\n%interp model {folder}\n"
-            "from interp_skills.runtime import active_model\nprint(active_model().n_layers)")
+            "from interp_skills.render.notebook import shell_session\n"
+            "print(shell_session(get_ipython()).model().n_layers)")
     stdout, _ = run_in_kernel(code, {**toy_env, "CUDA_VISIBLE_DEVICES": ""}, tmp_path)
 
     assert stdout == f"active model: {folder} (llama, 3 layers, d_model 64, on cpu)\n3\n"
@@ -147,6 +181,7 @@ def test_model_command_in_a_real_kernel(toy_env: dict[str, str], tmp_path: Path)
 def test_bad_model_spec_is_a_usage_error(ip: InteractiveShell) -> None:
     with pytest.raises(UsageError, match="Fix: pass an existing local model directory"):
         ip.run_line_magic("interp", "model 'not a model spec'")
+    assert shell_session(ip).models == {"target": None}  # the session still holds the model it had
 
 
 def test_rendered_notebook_runs_end_to_end(toy_env: dict[str, str], tmp_path: Path) -> None:

@@ -71,6 +71,8 @@ def test_good_plugin_loads_with_provenance(site: Path) -> None:
     assert (technique.plugin, technique.plugin_version) == ("plugin-good", "0.3.0")
     assert technique.tool("echo").call({"text": "hi"}) == {"text": "hi"}
     assert {"skill", "mcp", "notebook", "prompt"} <= set(registry.renderers)
+    assert {"local", "modal"} <= set(registry.environments)
+    assert {"claude-code", "api"} <= set(registry.harnesses)
 
 
 def test_each_broken_plugin_is_skipped_with_its_reason(site: Path) -> None:
@@ -128,3 +130,29 @@ def test_a_plugin_can_add_a_cli_command(tmp_path: Path) -> None:
                          env=env)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "hello world"
+
+
+def test_trace_plugins_prints_each_hook_call_and_how_it_ended(tmp_path: Path, toy_env: dict[str, str]) -> None:
+    drafts = tmp_path / "drafts"
+    drafts.mkdir()
+    (drafts / "raiser.py").write_text(textwrap.dedent('''
+        from interp_skills import hookimpl
+
+        @hookimpl
+        def register_tasks(register):
+            raise RuntimeError("no tasks today\\nsecond line")
+    '''))
+    env = {**toy_env, "INTERP_SKILLS_PLUGINS_DIR": os.pathsep.join([toy_env["INTERP_SKILLS_PLUGINS_DIR"], str(drafts)])}
+    command = [sys.executable, "-m", "interp_skills", "list"]
+    traced = subprocess.run(command, capture_output=True, text=True, env={**env, "INTERP_SKILLS_TRACE_PLUGINS": "1"})
+    assert traced.returncode == 0, traced.stderr
+    lines = traced.stderr.splitlines()
+    for expected in ["[trace] register_renderers -> interp-skills:interp_skills.render.builtin",
+                     "[trace] register_renderers ok",
+                     "[trace] register_techniques -> toy_text.py:interp_skills_local_plugin_toy_text",
+                     "[trace] register_tasks -> raiser.py:interp_skills_local_plugin_raiser",
+                     "[trace] register_tasks raised RuntimeError: no tasks today"]:
+        assert expected in lines, f"{expected!r} not in {lines}"
+    quiet = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert quiet.returncode == 0 and "[trace]" not in quiet.stderr
+    assert "register_tasks raised RuntimeError: no tasks today" in quiet.stderr  # still reported as a problem

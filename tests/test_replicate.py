@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from interp_skills.errors import ToolInputError
+from interp_skills.errors import InterpSkillsError, ToolInputError
 from interp_skills.plugins import get_registry
 from interp_skills.runs import LogReporter, RunFolderError, parse_settings, replicate
+from interp_skills.spec import ReplicateRequest
 
 
 def _read(path: Path) -> dict:
@@ -86,6 +87,18 @@ def test_a_folder_holding_another_run_or_other_files_is_refused_and_left_alone(p
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]
 
 
+def test_the_local_environment_replicates_in_process_and_refuses_remote_options(pack, tmp_path):
+    local = get_registry().get("environment", "local")
+    result = local.replicate(ReplicateRequest(pack, out=tmp_path / "run", reporter=LogReporter()))
+    assert result.run_dir == tmp_path / "run" and "PASS: 1/2 claims pass" in result.summary
+    assert _read(result.run_dir / "config.json")["environment"] == "local"
+    assert result.summary == _read(result.run_dir / "verdict.json")["summary"]
+    with pytest.raises(InterpSkillsError, match=r"takes no options \(got gpu\).*--backend modal"):
+        local.replicate(ReplicateRequest(pack, out=tmp_path / "other", options={"gpu": "A10"}))
+    assert not (tmp_path / "other").exists()
+    assert local.plan_replicate is None
+
+
 def test_settings_errors_name_the_setting_and_the_fix(pack):
     assert parse_settings(pack, ["items=3", "n_prompts = 2"]).model_dump() == {"n_prompts": 2, "items": 3}
     with pytest.raises(ToolInputError, match="no setting nope; its settings are: items, n_prompts"):
@@ -136,6 +149,12 @@ def test_unknown_pack_and_bad_options_give_clear_errors(toy_env):
     result = subprocess.run([sys.executable, "-m", "interp_skills", "replicate", "toy-pack", "--dry-run"],
                             env=toy_env, capture_output=True, text=True)
     assert result.returncode == 1 and "use them with --backend modal" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "interp_skills", "replicate", "toy-pack", "--backend", "nowhere"],
+                            env=toy_env, capture_output=True, text=True)
+    assert result.returncode == 1 and "no environment named 'nowhere' (known: local, modal)" in result.stderr
+    result = subprocess.run([sys.executable, "-m", "interp_skills", "replicate", "toy-pack", "--gpu", "A10"],
+                            env=toy_env, capture_output=True, text=True)
+    assert result.returncode == 1 and "the local environment takes no options (got gpu)" in result.stderr
 
 
 def test_modal_dry_run_prints_the_plan_without_credentials(toy_env, tmp_path):

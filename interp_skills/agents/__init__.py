@@ -1,13 +1,27 @@
-"""Agents that use the techniques: hand a paper pack to Claude Code or an API tool-use loop, record and rate the run.
+"""Agents that use the techniques: hand any task to a harness (Claude Code, an API loop, a plugin's), record and grade.
 
-``run_agent`` runs one agent on one pack in one format (skill, mcp, prompt, notebook);
-``compare`` runs several formats and tabulates claims passed, judge scores, turns, cost
-and wall time. Importing this package imports neither torch nor anthropic.
+``run_agent`` runs one harness on one task in one format (any renderer with a ``mount``:
+skill, mcp, prompt, notebook, or a plugin's); ``compare.compare`` runs several formats and tabulates
+claims passed, judge scores, turns, cost and wall time. Names load lazily, so importing this
+package (the registry does, for the built-in harnesses) imports neither torch nor anthropic.
 """
 
-from interp_skills.agents.outcome import AgentError, AgentOutcome, Limits
-from interp_skills.agents.run import AGENTS, AgentRun, AgentRunOptions, describe, run_agent
-from interp_skills.agents.workspace import FORMATS
+from __future__ import annotations
 
-__all__ = ["AGENTS", "FORMATS", "AgentError", "AgentOutcome", "AgentRun", "AgentRunOptions",
-           "Limits", "describe", "run_agent"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "AgentError": "outcome",
+    "AgentRun": "run",
+    "AgentRunOptions": "run",
+    "describe": "run",
+    "run_agent": "run",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -1,13 +1,14 @@
-"""``--agent api``: a plain Anthropic Messages tool-use loop, for agents outside Claude Code.
+"""``--harness api``: a plain Anthropic Messages tool-use loop, for agents outside Claude Code.
 
-The model gets file tools scoped to the workspace (``read_file``, ``write_file``,
-``list_files``) and the techniques in the chosen format:
+The model gets what the mount supplies, as generic tools:
 
-- ``skill``: the skills listed in the system prompt (name, description, SKILL.md path) and
-  ``run_script`` for their ``scripts/``;
-- ``prompt``: the prompt text in the system prompt and ``run_command`` for ``interp-skills run``;
-- ``mcp`` / ``notebook``: the tools of the MCP server (a real stdio MCP client), plus
-  ``read_resource`` for the technique guides.
+- file tools scoped to the workspace (``read_file``, ``write_file``, ``list_files``);
+- ``run_command`` when the mount allows shell commands: only the programs its patterns name
+  run, and when the mount has skills, Python runs only the skills' ``scripts/``;
+- the tools of each MCP server (a real stdio MCP client), plus ``read_resource`` for their
+  resources (the technique guides);
+- the mount's skills listed in the system prompt (name, description, SKILL.md path), and its
+  system text.
 
 Cost is usage tokens times the list prices in ``prices.toml``.
 """
@@ -15,7 +16,9 @@ Cost is usage tokens times the list prices in ``prices.toml``.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -24,16 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from interp_skills.agents.outcome import AgentError, AgentOutcome, Asker, Limits, Tally, results_written
+from interp_skills.agents.builtin import API
+from interp_skills.agents.outcome import AgentError, Tally, done_detail, require_api_key, results_written
 from interp_skills.agents.prices import price_for, price_source
 from interp_skills.agents.task import ask_at_checkpoint
-from interp_skills.agents.transcript import Transcript
-from interp_skills.agents.workspace import SKILLS_DIR, Workspace
 from interp_skills.rating.anthropic_api import API_KEY_ENV, redact
+from interp_skills.spec import SKILLS_DIR, AgentOutcome, HarnessRun, Limits, McpServer, Mount
 
 DEFAULT_API_MODEL = "claude-sonnet-4-6"
 MAX_TOKENS = 8192
 OUTPUT_LIMIT = 20_000
+PYTHONS = ("python", "python3")
 Run = Callable[[dict[str, Any]], Awaitable[tuple[str, bool]]]
 
 
@@ -58,20 +62,39 @@ def _cut(text: str) -> str:
     return text if len(text) <= OUTPUT_LIMIT else text[:OUTPUT_LIMIT] + f"\n[... {len(text) - OUTPUT_LIMIT} cut]"
 
 
-class Toolbox:
-    """The tools for one workspace; MCP sessions live on the caller's exit stack."""
+def _tool_env() -> dict[str, str]:
+    """Our environment with this Python's scripts first on PATH."""
+    return {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
 
-    def __init__(self, ws: Workspace, deadline: float, log_dir: Path) -> None:
-        self.ws = ws
+
+def command_allowed(argv: list[str], patterns: list[str]) -> bool:
+    """Whether ``argv`` matches a mount pattern: ``prog *`` is ``prog`` with any arguments, else the exact words."""
+    for pattern in patterns:
+        words = pattern.split()
+        if words[-1:] == ["*"]:
+            if argv[: len(words) - 1] == words[:-1]:
+                return True
+        elif argv == words:
+            return True
+    return False
+
+
+class Toolbox:
+    """The tools for one mounted workspace; MCP sessions live on the caller's exit stack."""
+
+    def __init__(self, mount: Mount, root: Path, deadline: float, log_dir: Path) -> None:
+        self.mount = mount
+        self.root = root.resolve()
         self.deadline = deadline
         self.log_dir = log_dir
         self.tools: dict[str, AgentTool] = {}
         self.mcp_servers: list[dict[str, str]] = []
+        self._resource_sessions: list[Any] = []
 
     def _inside(self, path: str) -> Path:
-        resolved = (self.ws.root / path).resolve()
-        if resolved != self.ws.root and self.ws.root not in resolved.parents:
-            raise ValueError(f"{path} is outside the working folder {self.ws.root}")
+        resolved = (self.root / path).resolve()
+        if resolved != self.root and self.root not in resolved.parents:
+            raise ValueError(f"{path} is outside the working folder {self.root}")
         return resolved
 
     def _add(self, name: str, description: str, schema: dict[str, Any], run: Run) -> None:
@@ -79,18 +102,17 @@ class Toolbox:
 
     async def open(self, stack: AsyncExitStack) -> None:
         self._file_tools()
-        if self.ws.format == "skill":
-            self._add("run_script", "Run a skill's script: python <script> <args...>; returns exit code and output.",
-                      _schema({"script": {"type": "string", "description": f"e.g. {SKILLS_DIR}/NAME/scripts/TOOL.py"},
-                               "args": {"type": "array", "items": {"type": "string"}}}, ["script"]),
-                      self._run_script)
-        elif self.ws.format == "prompt":
-            self._add("run_command", "Run `interp-skills run TECHNIQUE TOOL --param value ...`; returns the output.",
-                      _schema({"args": {"type": "array", "items": {"type": "string"},
-                                        "description": 'e.g. ["interp-skills", "run", "NAME", "TOOL", "--json"]'}},
-                              ["args"]), self._run_command)
-        for name, server in self.ws.mcp_servers.items():
+        if self.mount.commands:
+            allowed = ", ".join(f"`{p}`" for p in self.mount.commands)
+            self._add(API.run_command, f"Run a command ({allowed}) in the working folder; returns its exit code and "
+                      "output.", _schema({"args": {"type": "array", "items": {"type": "string"},
+                                                   "description": "the program, then its arguments"}}, ["args"]),
+                      self._run_command)
+        for name, server in self.mount.mcp_servers.items():
             await self._connect(stack, name, server)
+        if self._resource_sessions:
+            self._add(API.read_resource, "Read a resource of an MCP server, e.g. technique://NAME/guide.",
+                      _schema({"uri": {"type": "string"}}, ["uri"]), self._read_resource)
 
     def _file_tools(self) -> None:
         async def read_file(args: dict[str, Any]) -> tuple[str, bool]:
@@ -104,44 +126,51 @@ class Toolbox:
 
         async def list_files(args: dict[str, Any]) -> tuple[str, bool]:
             base = self._inside(args.get("path") or ".")
-            return "\n".join(str(p.relative_to(self.ws.root)) for p in sorted(base.rglob("*")) if p.is_file()), False
+            return "\n".join(str(p.relative_to(self.root)) for p in sorted(base.rglob("*")) if p.is_file()), False
 
         path = {"path": {"type": "string", "description": "relative to the working folder (or absolute inside it)"}}
-        self._add("read_file", "Read a text file in the working folder.", _schema(path, ["path"]), read_file)
+        self._add(API.read_file, "Read a text file in the working folder.", _schema(path, ["path"]), read_file)
         self._add("write_file", "Write a text file in the working folder (replaces it).",
                   _schema({**path, "content": {"type": "string"}}, ["path", "content"]), write_file)
         self._add("list_files", "List the files under a folder of the working folder.", _schema(path, []), list_files)
 
-    async def _subprocess(self, argv: list[str]) -> tuple[str, bool]:
+    def _refusal(self, argv: list[str]) -> str | None:
+        """Why ``argv`` may not run, or None."""
+        if not argv or not command_allowed(argv, self.mount.commands):
+            allowed = " or ".join(f"`{p}`" for p in self.mount.commands)
+            return f"{API.run_command} runs only {allowed} (args start with the program)"
+        if self.mount.skills and argv[0] in PYTHONS:
+            skills = self.root / SKILLS_DIR
+            script = self._inside(argv[1]) if len(argv) > 1 else None
+            if (script is None or script.suffix != ".py" or script.parent.name != "scripts"
+                    or script.parent.parent.parent != skills or script.parent.parent.name not in self.mount.skills):
+                return (f"{API.run_command} runs Python only on the skills' scripts: "
+                        f"{SKILLS_DIR}/<skill>/scripts/<tool>.py")
+        return None
+
+    async def _run_command(self, args: dict[str, Any]) -> tuple[str, bool]:
+        argv = [str(a) for a in args["args"]]
+        refused = self._refusal(argv)
+        if refused:
+            return refused, True
+        env = _tool_env()
+        program = sys.executable if argv[0] in PYTHONS else shutil.which(argv[0], path=env["PATH"])
+        if program is None:
+            return f"{argv[0]} is not installed where this run can find it", True
         timeout = max(self.deadline - time.monotonic(), 1.0)
-        env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
         try:
-            done = await asyncio.to_thread(subprocess.run, argv, cwd=self.ws.root, env=env, capture_output=True,
-                                           text=True, timeout=timeout)
+            done = await asyncio.to_thread(subprocess.run, [program, *argv[1:]], cwd=self.root, env=env,
+                                           capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return f"stopped after {timeout:.0f} s (the run's time is up)", True
         output = (done.stdout + ("\n" + done.stderr if done.stderr.strip() else "")).strip()
         return _cut(f"exit code {done.returncode}\n{output}"), done.returncode != 0
 
-    async def _run_script(self, args: dict[str, Any]) -> tuple[str, bool]:
-        script = self._inside(args["script"])
-        skills = (self.ws.root / SKILLS_DIR).resolve()
-        if script.suffix != ".py" or script.parent.name != "scripts" or skills not in script.parents:
-            return f"run_script runs only {SKILLS_DIR}/<skill>/scripts/<tool>.py files", True
-        return await self._subprocess([sys.executable, str(script), *map(str, args.get("args", []))])
-
-    async def _run_command(self, args: dict[str, Any]) -> tuple[str, bool]:
-        argv = [str(a) for a in args["args"]]
-        if argv[:2] != ["interp-skills", "run"]:
-            return 'run_command runs only `interp-skills run ...` (args start with "interp-skills", "run")', True
-        return await self._subprocess([sys.executable, "-m", "interp_skills", *argv[1:]])
-
-    async def _connect(self, stack: AsyncExitStack, name: str, server: dict[str, Any]) -> None:
+    async def _connect(self, stack: AsyncExitStack, name: str, server: McpServer) -> None:
         from mcp import ClientSession, StdioServerParameters
         from mcp.client.stdio import stdio_client
 
-        env = {**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")}
-        params = StdioServerParameters(command=server["command"], args=server["args"], env=env)
+        params = StdioServerParameters(command=server.command, args=server.args, env=_tool_env())
         self.log_dir.mkdir(parents=True, exist_ok=True)
         errlog = stack.enter_context(open(self.log_dir / f"mcp-{name}.log", "w", encoding="utf-8"))
         read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
@@ -149,14 +178,21 @@ class Toolbox:
         await session.initialize()
         self.mcp_servers.append({"name": name, "status": "connected"})
         for tool in (await session.list_tools()).tools:
-            self._add(tool.name, tool.description or tool.name, tool.input_schema, self._mcp_call(session, tool.name))
+            self._add(API.mcp_tool.format(server=name, tool=tool.name), tool.description or tool.name,
+                      tool.input_schema, self._mcp_call(session, tool.name))
         if (await session.list_resources()).resources:
-            async def read_resource(args: dict[str, Any]) -> tuple[str, bool]:
-                found = await session.read_resource(args["uri"])
-                return _cut("\n".join(getattr(c, "text", "") for c in found.contents)), False
+            self._resource_sessions.append(session)
 
-            self._add("read_resource", f"Read a resource of the {name} server, e.g. technique://NAME/guide.",
-                      _schema({"uri": {"type": "string"}}, ["uri"]), read_resource)
+    async def _read_resource(self, args: dict[str, Any]) -> tuple[str, bool]:
+        failures = []
+        for session in self._resource_sessions:
+            try:
+                found = await session.read_resource(args["uri"])
+            except Exception as exc:  # the MCP client raises its own error types: try the next server
+                failures.append(str(exc))
+                continue
+            return _cut("\n".join(getattr(c, "text", "") for c in found.contents)), False
+        return f"no server has the resource {args['uri']!r}: {'; '.join(failures)}", True
 
     @staticmethod
     def _mcp_call(session: Any, name: str) -> Run:
@@ -178,42 +214,55 @@ class Toolbox:
         return {"type": "tool_result", "tool_use_id": block["id"], "content": text, "is_error": failed}
 
 
-def system_prompt(ws: Workspace) -> str:
+def skill_description(skill_md: Path) -> str:
+    """The ``description`` in a SKILL.md's frontmatter (our renderer writes it as a JSON string)."""
+    text = skill_md.read_text(encoding="utf-8") if skill_md.is_file() else ""
+    head = text.split("\n---\n", 1)[0] if text.startswith("---\n") else ""
+    for line in head.splitlines():
+        if line.startswith("description:"):
+            value = line.partition(":")[2].strip()
+            try:
+                return str(json.loads(value))
+            except ValueError:
+                return value
+    return ""
+
+
+def system_prompt(mount: Mount, root: Path) -> str:
     parts = [f"You are a research agent running an interpretability experiment unattended. Your working folder is "
-             f"{ws.root}; use the tools to run the techniques and to read and write files there."]
-    if ws.format == "skill":
-        listing = "\n".join(f"- {t.name}: {t.summary} ({SKILLS_DIR}/{t.name}/SKILL.md)" for t in ws.techniques)
+             f"{root}; use the tools to run the techniques and to read and write files there."]
+    if mount.skills:
+        listing = "\n".join(f"- {name}: {skill_description(root / SKILLS_DIR / name / 'SKILL.md')} "
+                            f"({SKILLS_DIR}/{name}/SKILL.md)" for name in mount.skills)
         parts.append("Skills available (read a skill's SKILL.md before you use it):\n" + listing)
-    if ws.system_append:
-        parts.append(ws.system_append)
+    if mount.system_text:
+        parts.append(mount.system_text)
     return "\n\n".join(parts)
 
 
 def make_async_client() -> Any:
     """An AsyncAnthropic client keyed from the environment (ANTHROPIC_BASE_URL is honoured)."""
-    key = os.environ.get(API_KEY_ENV, "").strip()
-    if not key:
-        raise AgentError(f"--agent api needs an Anthropic API key: set {API_KEY_ENV} (it is never written to disk)")
+    require_api_key()
     try:
         import anthropic
     except ImportError:
-        raise AgentError("--agent api needs the anthropic package: pip install 'interp-skills[judge]'") from None
-    return anthropic.AsyncAnthropic(api_key=key, max_retries=3)
+        raise AgentError("--harness api needs the anthropic package: pip install 'interp-skills[judge]'") from None
+    return anthropic.AsyncAnthropic(api_key=os.environ[API_KEY_ENV].strip(), max_retries=3)
 
 
-async def _loop(ws: Workspace, task: str, model: str, limits: Limits, transcript: Transcript, checkpoint: str,
-                ask: Asker | None, tally: Tally, toolbox: Toolbox, client: Any) -> tuple[str, str]:
+async def _loop(run: HarnessRun, model: str, tally: Tally, toolbox: Toolbox, client: Any) -> tuple[str, str]:
     import anthropic
 
-    price = price_for(model)
+    price, limits, transcript = price_for(model), run.limits, run.transcript
     async with AsyncExitStack() as stack:
         await toolbox.open(stack)
         specs = [tool.spec() for tool in toolbox.tools.values()]
-        transcript.add({"type": "system", "subtype": "init", "agent": "api", "model": model,
-                        "tools": list(toolbox.tools), "mcp_servers": toolbox.mcp_servers, "skills": ws.skills})
-        messages: list[dict[str, Any]] = [{"role": "user", "content": task}]
+        transcript.add({"type": "system", "subtype": "init", "harness": "api", "model": model,
+                        "tools": list(toolbox.tools), "mcp_servers": toolbox.mcp_servers,
+                        "skills": run.mount.skills})
+        messages: list[dict[str, Any]] = [{"role": "user", "content": run.prompt}]
         transcript.add({"type": "user", "message": messages[0]})
-        system = system_prompt(ws)
+        system = system_prompt(run.mount, toolbox.root)
         while True:
             if tally.turns >= limits.max_turns:
                 return "turn_limit", f"{tally.turns} turns reached the limit of {limits.max_turns}"
@@ -240,16 +289,16 @@ async def _loop(ws: Workspace, task: str, model: str, limits: Limits, transcript
                 transcript.add({"type": "user", "message": messages[-1]})
                 continue
             said = "\n".join(b.get("text", "") for b in blocks if b.get("type") == "text")
-            reply = ask_at_checkpoint(said, checkpoint, ask, tally, transcript)
+            reply = ask_at_checkpoint(said, run.checkpoint, run.ask, tally, transcript)
             if reply is not None:
                 messages.append({"role": "user", "content": reply})
                 continue
             transcript.add({"type": "result", "subtype": "success", "result": said, "num_turns": tally.turns,
                             "total_cost_usd": round(tally.cost, 6)})
-            missing = results_written(ws.root)
+            missing = results_written(run.workspace, run.done_files)
             if missing:
                 return "no_results", f"the agent ended its turn with results {missing}"
-            return "done", "metrics.json and report.md written; the agent ended its turn"
+            return "done", done_detail(run.done_files)
 
 
 def check_price(model: str, limits: Limits) -> None:
@@ -259,24 +308,27 @@ def check_price(model: str, limits: Limits) -> None:
                          "cannot be enforced; add a row for it there, or pass --no-budget")
 
 
-def run_api_agent(ws: Workspace, task: str, *, model: str | None, limits: Limits, transcript: Transcript,
-                  checkpoint: str, ask: Asker | None, log_dir: Path) -> AgentOutcome:
+def check(model: str | None, limits: Limits) -> None:
+    """Before anything is written: the model is priced (when there is a budget) and there is a key."""
+    check_price(model or DEFAULT_API_MODEL, limits)
+    require_api_key()
+
+
+def run_api_agent(run: HarnessRun) -> AgentOutcome:
     """Run the tool-use loop until the agent is done, a limit stops it, or it fails."""
-    model = model or DEFAULT_API_MODEL
-    check_price(model, limits)
+    model = run.model or DEFAULT_API_MODEL
+    check_price(model, run.limits)
     client = make_async_client()
     tally = Tally()
-    toolbox = Toolbox(ws, time.monotonic() + limits.timeout_s, log_dir)
+    toolbox = Toolbox(run.mount, run.workspace, time.monotonic() + run.limits.timeout_s, run.log_dir)
 
     async def bounded() -> tuple[str, str]:
         try:
-            return await asyncio.wait_for(
-                _loop(ws, task, model, limits, transcript, checkpoint, ask, tally, toolbox, client), limits.timeout_s)
+            return await asyncio.wait_for(_loop(run, model, tally, toolbox, client), run.limits.timeout_s)
         except asyncio.TimeoutError:
-            return "timeout", f"stopped after {limits.timeout_s:g} s of wall clock"
+            return "timeout", f"stopped after {run.limits.timeout_s:g} s of wall clock"
 
     stop, detail = asyncio.run(bounded())
     source = price_source() if price_for(model) else f"unknown: no price for {model} in prices.toml"
-    return tally.outcome(stop, redact(detail, transcript.secrets), source,  # type: ignore[arg-type]
-                         mcp_servers=toolbox.mcp_servers, skills_found=ws.skills)
-
+    return tally.outcome(stop, redact(detail, run.transcript.secrets), source,  # type: ignore[arg-type]
+                         mcp_servers=toolbox.mcp_servers, skills_found=run.mount.skills)

@@ -1,10 +1,10 @@
-"""``--agent claude-code``: Claude Code run headless (``claude -p``) in an isolated workspace.
+"""``--harness claude-code``: Claude Code run headless (``claude -p``) in an isolated workspace.
 
 The CLI gets its own config folder (``CLAUDE_CONFIG_DIR`` in a temp folder, deleted after
-the run), an explicit MCP config with ``--strict-mcp-config``, the built-in tools the
-format needs (``--tools``), the tool calls it may make without asking (``--allowedTools``
-with ``--permission-mode dontAsk``: anything else is refused), ``--max-turns`` and
-``--max-budget-usd``. Its ``stream-json`` events go to the transcript as they arrive. At a
+the run), the mount's MCP servers as an explicit config with ``--strict-mcp-config``, the
+built-in tools the mount needs (``--tools``), the tool calls it may make without asking
+(``--allowedTools`` with ``--permission-mode dontAsk``: anything else is refused),
+``--max-turns`` and ``--max-budget-usd``. Its ``stream-json`` events go to the transcript as they arrive. At a
 checkpoint the session is resumed (``--resume``) with the person's reply.
 """
 
@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import interp_skills
-from interp_skills.agents.outcome import AgentError, AgentOutcome, Asker, Limits, Tally, results_written
+from interp_skills.agents.outcome import AgentError, Tally, done_detail, require_api_key, results_written
 from interp_skills.agents.task import ask_at_checkpoint
 from interp_skills.agents.transcript import Transcript
-from interp_skills.agents.workspace import MCP_SERVER, NOTEBOOK_SERVER, Workspace
 from interp_skills.rating.anthropic_api import redact
+from interp_skills.spec import AgentOutcome, HarnessRun, Limits, Mount
 
 INSTALL_HINT = ("install it with `npm install -g @anthropic-ai/claude-code` (or `npm install --prefix .tools "
                 "@anthropic-ai/claude-code`), or set CLAUDE_BIN to the `claude` executable")
@@ -54,20 +54,26 @@ def find_claude() -> str:
     raise AgentError(f"Claude Code's CLI (`claude`) was not found; {INSTALL_HINT}")
 
 
-def tool_permissions(ws: Workspace) -> tuple[list[str], list[str]]:
-    """(built-in tools the agent sees, tool calls allowed without asking) for the workspace's format."""
-    if ws.format == "skill":
-        return [*FILE_TOOLS, "Skill", "Bash"], [*FILE_TOOLS, "Skill", "Bash(python *)", "Bash(python3 *)"]
-    if ws.format == "prompt":
-        return [*FILE_TOOLS, "Bash"], [*FILE_TOOLS, "Bash(interp-skills *)"]
-    server = MCP_SERVER if ws.format == "mcp" else NOTEBOOK_SERVER
-    return [*FILE_TOOLS, *MCP_RESOURCE_TOOLS], [*FILE_TOOLS, *MCP_RESOURCE_TOOLS, f"mcp__{server}__*"]
+def check(model: str | None, limits: Limits) -> None:
+    """Before anything is written: the CLI is installed and there is a key to run it with."""
+    find_claude()
+    require_api_key()
 
 
-def command(claude: str, ws: Workspace, prompt: str, *, model: str | None, turns_left: int,
+def tool_permissions(mount: Mount) -> tuple[list[str], list[str]]:
+    """(built-in tools the agent sees, tool calls allowed without asking) for what the mount supplies."""
+    skill = ["Skill"] if mount.skills else []
+    resources = MCP_RESOURCE_TOOLS if mount.mcp_servers else []
+    tools = [*FILE_TOOLS, *skill, *(["Bash"] if mount.commands else []), *resources]
+    allowed = [*FILE_TOOLS, *skill, *(f"Bash({pattern})" for pattern in mount.commands), *resources,
+               *(f"mcp__{name}__*" for name in mount.mcp_servers)]
+    return tools, allowed
+
+
+def command(claude: str, mount: Mount, prompt: str, *, model: str | None, turns_left: int,
             budget_left: float | None, mcp_config: Path, resume: str | None, persist: bool) -> list[str]:
     """The ``claude -p`` command line for one segment of the run."""
-    tools, allowed = tool_permissions(ws)
+    tools, allowed = tool_permissions(mount)
     cmd = [claude, "-p", prompt, "--output-format", "stream-json", "--verbose",
            "--permission-mode", "dontAsk", "--tools", ",".join(tools), "--allowedTools", ",".join(allowed),
            "--max-turns", str(turns_left), "--mcp-config", str(mcp_config), "--strict-mcp-config"]
@@ -75,8 +81,8 @@ def command(claude: str, ws: Workspace, prompt: str, *, model: str | None, turns
         cmd += ["--model", model]
     if budget_left is not None:
         cmd += ["--max-budget-usd", f"{budget_left:.4f}"]
-    if ws.system_append:
-        cmd += ["--append-system-prompt", ws.system_append]
+    if mount.system_text:
+        cmd += ["--append-system-prompt", mount.system_text]
     if resume:
         cmd += ["--resume", resume]
     if not persist:
@@ -97,14 +103,14 @@ def agent_env(config_dir: Path) -> dict[str, str]:
 class _Segment:
     """One ``claude -p`` process: its events, read line by line into the transcript."""
 
-    def __init__(self, cmd: list[str], ws: Workspace, env: dict[str, str], transcript: Transcript,
+    def __init__(self, cmd: list[str], cwd: Path, env: dict[str, str], transcript: Transcript,
                  tally: Tally, deadline: float, stderr_path: Path) -> None:
         self.result: dict[str, Any] | None = None
         self.init: dict[str, Any] | None = None
         self.timed_out = False
         self.responses: set[str] = set()  # one model response (a turn) can arrive as several events
         with open(stderr_path, "w", encoding="utf-8") as stderr:
-            proc = subprocess.Popen(cmd, cwd=ws.root, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=stderr, text=True, start_new_session=True)
             timer = threading.Timer(max(deadline - time.monotonic(), 0.1), self._kill, args=(proc,))
             timer.start()
@@ -155,35 +161,35 @@ class _Seen:
     sessions: list[str] = field(default_factory=list)
 
 
-def run_claude_code(ws: Workspace, task: str, *, model: str | None, limits: Limits, transcript: Transcript,
-                    checkpoint: str, ask: Asker | None) -> AgentOutcome:
-    """Run Claude Code on ``task`` in ``ws`` until it is done, a limit stops it, or it fails."""
+def run_claude_code(run: HarnessRun) -> AgentOutcome:
+    """Run Claude Code on ``run.prompt`` in ``run.workspace`` until it is done, a limit stops it, or it fails."""
     claude = find_claude()
     tally, seen = Tally(), _Seen()
     with tempfile.TemporaryDirectory(prefix="interp-skills-claude-") as tmp:
-        stop, detail = _run_segments(claude, ws, task, model, limits, transcript, checkpoint, ask, tally, seen,
-                                     Path(tmp))
+        stop, detail = _run_segments(claude, run, tally, seen, Path(tmp))
     servers = [{"name": s.get("name", ""), "status": s.get("status", "")} for s in seen.init.get("mcp_servers", [])]
-    return tally.outcome(stop, redact(detail, transcript.secrets), COST_SOURCE,  # type: ignore[arg-type]
-                         mcp_servers=servers, skills_found=[s for s in ws.skills if s in seen.init.get("skills", [])],
-                         sessions=seen.sessions)
+    found = [s for s in run.mount.skills if s in seen.init.get("skills", [])]
+    return tally.outcome(stop, redact(detail, run.transcript.secrets), COST_SOURCE,  # type: ignore[arg-type]
+                         mcp_servers=servers, skills_found=found, sessions=seen.sessions)
 
 
-def _run_segments(claude: str, ws: Workspace, task: str, model: str | None, limits: Limits, transcript: Transcript,
-                  checkpoint: str, ask: Asker | None, tally: Tally, seen: _Seen, tmp: Path) -> tuple[str, str]:
+def _run_segments(claude: str, run: HarnessRun, tally: Tally, seen: _Seen, tmp: Path) -> tuple[str, str]:
     """Run ``claude -p`` (and resume it after each checkpoint); returns (stop reason, detail)."""
     config_dir = tmp / "config"
     config_dir.mkdir()
     mcp_config = tmp / "mcp.json"
-    mcp_config.write_text(json.dumps({"mcpServers": ws.mcp_servers}), encoding="utf-8")
+    servers = {name: server.model_dump() for name, server in run.mount.mcp_servers.items()}
+    mcp_config.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
     env = agent_env(config_dir)
+    limits, transcript = run.limits, run.transcript
     deadline = time.monotonic() + limits.timeout_s
-    prompt, resume = task, None
+    prompt, resume = run.prompt, None
     while True:
         budget_left = None if limits.budget_usd is None else max(limits.budget_usd - tally.cost, 0.0001)
-        cmd = command(claude, ws, prompt, model=model, turns_left=limits.max_turns - tally.turns,
-                      budget_left=budget_left, mcp_config=mcp_config, resume=resume, persist=checkpoint == "ask")
-        segment = _Segment(cmd, ws, env, transcript, tally, deadline, tmp / "stderr.txt")
+        cmd = command(claude, run.mount, prompt, model=run.model, turns_left=limits.max_turns - tally.turns,
+                      budget_left=budget_left, mcp_config=mcp_config, resume=resume,
+                      persist=run.checkpoint == "ask")
+        segment = _Segment(cmd, run.workspace, env, transcript, tally, deadline, tmp / "stderr.txt")
         seen.init = segment.init or seen.init
         tally.turns += len(segment.responses)  # Claude Code's num_turns counts one more at the turn limit
         result = segment.result
@@ -204,13 +210,13 @@ def _run_segments(claude: str, ws: Workspace, task: str, model: str | None, limi
             errors = "; ".join(map(str, result.get("errors", []))) or str(result.get("result", ""))[:500]
             return "error", f"Claude Code ended with {subtype or 'an error'}: {errors}"
         said = str(result.get("result", ""))
-        reply = ask_at_checkpoint(said, checkpoint, ask, tally, transcript)
+        reply = ask_at_checkpoint(said, run.checkpoint, run.ask, tally, transcript)
         if reply is not None:
             prompt, resume = reply, result.get("session_id")
             if tally.turns >= limits.max_turns:
                 return "turn_limit", f"{tally.turns} turns reached the limit of {limits.max_turns}"
             continue
-        missing = results_written(ws.root)
+        missing = results_written(run.workspace, run.done_files)
         if missing:
             return "no_results", f"the agent ended its turn with results {missing}"
-        return "done", "metrics.json and report.md written; the agent ended its turn"
+        return "done", done_detail(run.done_files)

@@ -1,4 +1,4 @@
-"""``interp-skills agent compare``: the same pack through several formats, side by side.
+"""``interp-skills agent compare``: the same task through several formats, side by side.
 
 Each format runs ``repeats`` times into ``OUT/<format>-<n>/`` (ordinary agent run folders);
 then ``OUT/compare.json`` (every run and the per-format means), ``OUT/compare.md`` (the
@@ -15,9 +15,9 @@ from typing import Any
 
 from interp_skills.agents.outcome import AgentError
 from interp_skills.agents.run import AgentRunOptions, run_agent
-from interp_skills.agents.workspace import FORMATS
+from interp_skills.agents.workspace import mount_formats
 from interp_skills.fileio import write_atomic, write_json
-from interp_skills.spec import PaperPack
+from interp_skills.spec import Task
 
 COLUMNS = ("format", "runs", "done", "claims passed", "judge", "turns", "cost USD", "wall s")
 
@@ -31,11 +31,14 @@ class Comparison:
 
 
 def parse_formats(text: str) -> list[str]:
-    """``"skill,mcp,prompt"`` -> the list, each checked against the known formats."""
+    """``"skill,mcp,prompt"`` -> the list, each checked against the registered formats (renderers with a mount)."""
+    from interp_skills.plugins import get_registry
+
+    known = list(mount_formats(get_registry()))
     formats = [f.strip() for f in text.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in known]
     if not formats or unknown:
-        raise AgentError(f"unknown format(s) {', '.join(unknown) or '(none given)'}; choose from: {', '.join(FORMATS)}")
+        raise AgentError(f"unknown format(s) {', '.join(unknown) or '(none given)'}; choose from: {', '.join(known)}")
     return list(dict.fromkeys(formats))
 
 
@@ -113,23 +116,23 @@ def plot(summary: list[dict[str, Any]], rows: list[dict[str, Any]], path: Path, 
     return path
 
 
-def compare(pack: PaperPack | str, formats: list[str], options: AgentRunOptions, *, repeats: int = 1,
+def compare(task: Task | str, formats: list[str], options: AgentRunOptions, *, repeats: int = 1,
             out: str | Path | None = None) -> Comparison:
-    """Run ``pack`` once per format and repeat with ``options`` (its format is replaced); tabulate and plot."""
-    from interp_skills.runs import find_pack
+    """Run ``task`` once per format and repeat with ``options`` (its format is replaced); tabulate and plot."""
+    from interp_skills.plugins import get_registry
 
-    pack = find_pack(pack) if isinstance(pack, str) else pack
+    task = get_registry().task(task) if isinstance(task, str) else task
     if repeats < 1:
         raise AgentError("--repeats must be at least 1")
-    for fmt in formats:
-        options.model_copy(update={"format": fmt}).check()
-    root = Path(out) if out else Path("runs") / f"compare-{pack.name}-{options.agent}-{time.strftime('%Y%m%d-%H%M%S')}"
+    parse_formats(",".join(formats))
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    root = Path(out) if out else Path("runs") / f"compare-{task.name}-{options.harness}-{stamp}"
     if root.exists() and any(root.iterdir()):
         raise AgentError(f"{root} already exists and is not empty; pass --out with a new folder")
     rows = []
     for fmt in formats:
         for repeat in range(1, repeats + 1):
-            run = run_agent(pack, options.model_copy(update={"format": fmt}), out=root / f"{fmt}-{repeat}")
+            run = run_agent(task, options.model_copy(update={"format": fmt}), out=root / f"{fmt}-{repeat}")
             claims = run.verdict.claims
             rows.append({
                 "format": fmt, "repeat": repeat, "run_dir": str(run.run_dir), "stop": run.outcome.stop,
@@ -138,8 +141,9 @@ def compare(pack: PaperPack | str, formats: list[str], options: AgentRunOptions,
                 "turns": run.outcome.turns, "cost_usd": run.outcome.cost_usd, "wall_s": run.outcome.wall_s,
             })
     summary = summarize(rows, formats)
-    title = f"{pack.name}: {options.agent} ({options.model or 'default model'}), {repeats} run(s) per format"
-    write_json(root / "compare.json", {"pack": pack.name, "agent": options.agent, "model": options.model,
-                                       "repeats": repeats, "summary": summary, "rows": rows})
+    title = f"{task.name}: {options.harness} ({options.model or 'default model'}), {repeats} run(s) per format"
+    write_json(root / "compare.json", {"task": task.name, "harness": options.harness, "model": options.model,
+                                       "techniques": options.techniques or task.techniques, "repeats": repeats,
+                                       "summary": summary, "rows": rows})
     write_atomic(root / "compare.md", markdown_table(summary, rows, f"# {title}"))
     return Comparison(root, rows, summary, plot(summary, rows, root / "compare.png", title))

@@ -1,43 +1,20 @@
-"""What both agents share: the run's limits, how a run ended, and the person asked at checkpoints."""
+"""What the built-in harnesses share: the running tally, the done rule, the API key, and their error type."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from pathlib import Path
-from typing import Callable, Literal
-
-from pydantic import BaseModel, Field
 
 from interp_skills.errors import InterpSkillsError
-
-StopReason = Literal["done", "turn_limit", "budget_limit", "timeout", "no_results", "error"]
-# Called at a checkpoint with (stage, the agent's summary); returns the person's reply ("" = carry on).
-Asker = Callable[[str, str], str]
-
-
-class Limits(BaseModel):
-    """When a run is stopped whether or not the agent has finished."""
-
-    max_turns: int = Field(40, ge=1, description="model responses, counted over the whole run")
-    budget_usd: float | None = Field(5.0, gt=0, description="API spend; None: no limit")
-    timeout_s: float = Field(3600, gt=0, description="wall-clock seconds")
+from interp_skills.rating.anthropic_api import API_KEY_ENV
+from interp_skills.runs.layout import METRICS_FILE
+from interp_skills.spec import AgentOutcome, StopReason
 
 
-class AgentOutcome(BaseModel):
-    """agent.json: how the run ended and what it cost."""
-
-    stop: StopReason
-    detail: str
-    turns: int = 0
-    cost_usd: float | None = None
-    cost_source: str = ""
-    wall_s: float = 0.0
-    tool_calls: dict[str, int] = Field(default_factory=dict)
-    checkpoints: list[str] = Field(default_factory=list)
-    mcp_servers: list[dict[str, str]] = Field(default_factory=list)
-    skills_found: list[str] = Field(default_factory=list, description="the workspace's skills the agent was shown")
-    sessions: list[str] = Field(default_factory=list)
+class AgentError(InterpSkillsError):
+    """An agent run that cannot start: bad options, no Claude Code CLI, no API key."""
 
 
 class Tally:
@@ -55,17 +32,26 @@ class Tally:
                             **fields)
 
 
-def results_written(root: Path) -> str | None:
-    """None when ``root`` holds a valid metrics.json and a report.md; else what is missing."""
-    missing = [name for name in ("metrics.json", "report.md") if not (root / name).is_file()]
+def results_written(root: Path, done_files: tuple[str, ...]) -> str | None:
+    """None when ``root`` holds every done file (metrics.json valid JSON); else what is missing."""
+    missing = [name for name in done_files if not (root / name).is_file()]
     if missing:
         return "missing " + " and ".join(missing)
-    try:
-        json.loads((root / "metrics.json").read_text(encoding="utf-8"))
-    except ValueError as exc:
-        return f"metrics.json is not valid JSON ({exc})"
+    if METRICS_FILE in done_files:
+        try:
+            json.loads((root / METRICS_FILE).read_text(encoding="utf-8"))
+        except ValueError as exc:
+            return f"{METRICS_FILE} is not valid JSON ({exc})"
     return None
 
 
-class AgentError(InterpSkillsError):
-    """An agent run that cannot start: bad options, no Claude Code CLI, no API key."""
+def done_detail(done_files: tuple[str, ...]) -> str:
+    """The detail of a ``done`` stop."""
+    return f"{' and '.join(done_files)} written; the agent ended its turn"
+
+
+def require_api_key() -> None:
+    """The built-in harnesses send the agent's requests with the Anthropic key from the environment."""
+    if not os.environ.get(API_KEY_ENV, "").strip():
+        raise AgentError(f"an agent run needs an Anthropic API key: set {API_KEY_ENV} (it is passed to the agent "
+                         "through the environment and never written to the run folder)")

@@ -1,15 +1,8 @@
-"""``interp-skills agent run``: hand a paper pack to an agent, record the run, rate it.
+"""``interp-skills agent run``: hand any task to an agent in any format, record the run, grade it.
 
-::
-
-    RUN_DIR/config.json        pack, format, agent, model, limits, versions, the command
-    RUN_DIR/task.md            the prompt the agent got
-    RUN_DIR/workspace/         the agent's working folder (skills, notebook.ipynb, its files)
-    RUN_DIR/events.jsonl       every event (Claude Code's stream-json, or the API loop's), redacted
-    RUN_DIR/transcript.md      the same, readable (what the judge reads)
-    RUN_DIR/metrics.json, report.md   the agent's results, copied from the workspace
-    RUN_DIR/agent.json         how the run stopped, turns, cost, wall time, tool calls
-    RUN_DIR/claims.json, rubric.toml, verdict.json  the claims, the judge's rubric, the verdict
+The task's setup stages run first, into ``RUN_DIR/setup/`` (outside the agent's workspace);
+then the format mounts the techniques in ``RUN_DIR/workspace/`` for the harness, which runs
+the agent on the prompt; then the task grades the folder. File names: :mod:`interp_skills.runs.layout`.
 """
 
 from __future__ import annotations
@@ -22,23 +15,34 @@ import time
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from interp_skills.agents.outcome import AgentError, AgentOutcome, Asker, Limits
-from interp_skills.agents.task import build_task
-from interp_skills.agents.transcript import TRANSCRIPT_FILE, Transcript, render_markdown
-from interp_skills.agents.workspace import FORMATS, prepare_workspace
+from interp_skills.agents.outcome import AgentError
+from interp_skills.agents.task import build_prompt
+from interp_skills.agents.transcript import Transcript, render_markdown
+from interp_skills.agents.workspace import find_format, mount_workspace
 from interp_skills.fileio import write_atomic, write_json
-from interp_skills.rating import Verdict, rate_run
-from interp_skills.rating.anthropic_api import API_KEY_ENV, redact
-from interp_skills.runs.replicate import versions
-from interp_skills.spec import PaperPack
+from interp_skills.rating.anthropic_api import redact
+from interp_skills.runs.layout import (
+    AGENT_FILE,
+    CLAIMS_FILE,
+    CONFIG_FILE,
+    LOGS_DIR,
+    RUBRIC_FILE,
+    SETUP_DIR,
+    TASK_FILE,
+    TRANSCRIPT_FILE,
+    WORKSPACE_DIR,
+)
+from interp_skills.spec import TARGET, AgentOutcome, Asker, HarnessRun, Limits, MountRequest, PaperPack, Task
 
-AGENTS = ("claude-code", "api")
+if TYPE_CHECKING:
+    from interp_skills.rating import Verdict
+
 CHECKPOINT_MODES = ("none", "ask")
-AGENT_FILE, TASK_FILE, WORKSPACE_DIR, RUBRIC_FILE = "agent.json", "task.md", "workspace", "rubric.toml"
-RESULT_FILES = ("metrics.json", "report.md")
+AGENT_RUBRIC = "rubric.toml"  # the agent-replication rubric shipped in this package
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 
 
@@ -47,27 +51,21 @@ class AgentRunOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: str
-    agent: str = "claude-code"
+    format: str = Field(description="a registered renderer with a mount (skill, mcp, prompt, notebook, ...)")
+    harness: str = Field("claude-code", description="a registered harness (claude-code, api, ...)")
+    techniques: list[str] = Field(default_factory=list, description="replace the task's techniques; []: the task's")
     model: str | None = Field(None, description="the agent's model (Anthropic id or Claude Code alias)")
     limits: Limits = Field(default_factory=Limits)
     checkpoint: str = "none"
-    interp_model: str | None = Field(None, description="the model the techniques run on; default: the pack's")
+    interp_model: str | None = Field(None, description="the model the techniques run on; default: the task's")
     judge: str | None = Field(None, description="Anthropic model for the LLM judge; None: claims only")
-
-    def check(self) -> None:
-        """Raise AgentError naming the valid choices for any unknown option."""
-        for label, value, choices in (("format", self.format, FORMATS), ("agent", self.agent, AGENTS),
-                                      ("checkpoint", self.checkpoint, CHECKPOINT_MODES)):
-            if value not in choices:
-                raise AgentError(f"unknown --{label} {value!r}; choose one of: {', '.join(choices)}")
 
 
 @dataclass
 class AgentRun:
     run_dir: Path
     outcome: AgentOutcome
-    verdict: Verdict
+    verdict: "Verdict"
 
 
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:
@@ -90,15 +88,17 @@ def scrub(run_dir: Path, secrets: list[str]) -> list[str]:
     return changed
 
 
-def default_run_dir(pack: str, options: AgentRunOptions) -> Path:
-    return Path("runs") / f"agent-{pack}-{options.format}-{options.agent}-{time.strftime('%Y%m%d-%H%M%S')}"
+def default_run_dir(task: str, options: AgentRunOptions) -> Path:
+    return Path("runs") / f"agent-{task}-{options.format}-{options.harness}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def command_line(pack: str, options: AgentRunOptions, run_dir: Path) -> str:
+def command_line(task: str, options: AgentRunOptions, run_dir: Path) -> str:
     """The command that makes the same run again (into a new folder)."""
-    parts = ["interp-skills", "agent", "run", pack, "--format", options.format, "--agent", options.agent,
+    parts = ["interp-skills", "agent", "run", task, "--format", options.format, "--harness", options.harness,
              "--max-turns", str(options.limits.max_turns), "--timeout", f"{options.limits.timeout_s:g}"]
     parts += ["--budget-usd", f"{options.limits.budget_usd:g}"] if options.limits.budget_usd else ["--no-budget"]
+    for name in options.techniques:
+        parts += ["--technique", name]
     for flag, value in (("--model", options.model), ("--interp-model", options.interp_model),
                         ("--judge", options.judge)):
         if value:
@@ -108,6 +108,14 @@ def command_line(pack: str, options: AgentRunOptions, run_dir: Path) -> str:
     return shlex.join([*parts, "--out", str(run_dir)])
 
 
+def mount_models(task: Task, interp_model: str | None) -> dict[str, str | None]:
+    """The task's models by role ('default' is the embedded model, None); ``interp_model`` replaces the target."""
+    models: dict[str, str | None] = {role: None if spec == "default" else spec for role, spec in task.roles.items()}
+    if interp_model:
+        models[TARGET] = interp_model
+    return models
+
+
 def _start_folder(run_dir: Path) -> None:
     if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
         raise AgentError(f"{run_dir} already exists and is not empty; pass --out with a new folder "
@@ -115,76 +123,95 @@ def _start_folder(run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
-def run_agent(pack: PaperPack | str, options: AgentRunOptions, *, out: str | Path | None = None,
+def run_setup(task: Task, run_dir: Path, models: dict[str, str | None]) -> None:
+    """Run the task's setup stages (checkpointed) into ``RUN_DIR/setup/``, which the agent's workspace excludes."""
+    if not task.setup:
+        return
+    from interp_skills.runs.folder import RunFolder
+    from interp_skills.runs.progress import LogReporter
+    from interp_skills.runs.stages import run_stages
+    from interp_skills.spec import Session
+
+    run_stages(task.setup, RunFolder(run_dir / SETUP_DIR), settings=BaseModel(),
+               model=models.get(TARGET) or "default", seed=0, session=Session(models), reporter=LogReporter())
+
+
+def _versions(task: Task) -> dict[str, str]:
+    from interp_skills.runs.replicate import versions
+
+    return versions(task, "anthropic")  # type: ignore[arg-type]  # it reads only the task's plugin
+
+
+def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | None = None,
               ask: Asker | None = None) -> AgentRun:
-    """Run an agent on ``pack`` in the chosen format; write the run folder and its verdict.
+    """Run the harness's agent on ``task`` in the chosen format; write the run folder and its verdict.
 
     ``ask(stage, summary)`` is called at each checkpoint when ``options.checkpoint == "ask"``
     and returns the person's reply.
     """
-    from interp_skills.agents.api_loop import DEFAULT_API_MODEL, check_price, run_api_agent
-    from interp_skills.agents.claude_code import find_claude, run_claude_code
     from interp_skills.plugins import get_registry
-    from interp_skills.runs import find_pack
 
-    options.check()
+    registry = get_registry()
+    renderer = find_format(registry, options.format)
+    if options.harness not in registry.harnesses:
+        raise AgentError(f"unknown --harness {options.harness!r}; choose one of: {', '.join(registry.harnesses)}")
+    harness = registry.harnesses[options.harness]
+    if options.checkpoint not in CHECKPOINT_MODES:
+        raise AgentError(f"unknown --checkpoint {options.checkpoint!r}; choose one of: {', '.join(CHECKPOINT_MODES)}")
     if options.checkpoint == "ask" and ask is None:
         raise AgentError("--checkpoint ask needs someone to ask: run it from a terminal")
-    pack = find_pack(pack) if isinstance(pack, str) else pack
-    if options.agent == "claude-code":  # fail before writing anything
-        find_claude()
-    else:
-        check_price(options.model or DEFAULT_API_MODEL, options.limits)
-    if not os.environ.get(API_KEY_ENV, "").strip():
-        raise AgentError(f"an agent run needs an Anthropic API key: set {API_KEY_ENV} (it is passed to the agent "
-                         "through the environment and never written to the run folder)")
-    techniques = [get_registry().technique(name) for name in pack.techniques]
-    interp_model = options.interp_model or (None if pack.environment.local_model == "default"
-                                            else pack.environment.local_model)
-    run_dir = Path(out) if out else default_run_dir(pack.name, options)
+    task = registry.task(task) if isinstance(task, str) else task
+    names = options.techniques or task.techniques
+    if not names:
+        raise AgentError(f"task {task.name!r} names no techniques; pass --technique NAME (repeat it for more; "
+                         "`interp-skills list` shows the installed ones)")
+    techniques = [registry.technique(name) for name in names]
+    models = mount_models(task, options.interp_model)
+    harness.check(options.model, options.limits)  # fail before writing anything
+    run_dir = Path(out) if out else default_run_dir(task.name, options)
     _start_folder(run_dir)
     secrets = secret_values()
-
-    ws = prepare_workspace(options.format, techniques, run_dir / WORKSPACE_DIR, interp_model)
-    task = build_task(pack, ws, options.agent, options.checkpoint)
-    write_atomic(run_dir / TASK_FILE, task)
-    write_json(run_dir / "config.json", {
-        "pack": pack.name, "pack_version": pack.version, "title": pack.title, "citation": pack.citation,
-        "format": options.format, "agent": options.agent, "model": options.model, "interp_model": interp_model,
-        "techniques": pack.techniques, "limits": options.limits.model_dump(), "checkpoint": options.checkpoint,
-        "judge": options.judge, "versions": versions(pack, "anthropic"),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": command_line(pack.name, options, run_dir),
-        "claims": [c.model_dump(mode="json") for c in pack.claims],
+    workspace = (run_dir / WORKSPACE_DIR).resolve()
+    claims = [c.model_dump(mode="json") for c in task.claims]
+    write_json(run_dir / CONFIG_FILE, {
+        "task": task.name, "kind": task.kind, "task_version": task.version, "title": task.title,
+        **({"citation": task.citation} if isinstance(task, PaperPack) else {}),
+        "format": options.format, "harness": options.harness, "model": options.model, "models": models,
+        "techniques": names, "limits": options.limits.model_dump(), "checkpoint": options.checkpoint,
+        "judge": options.judge, "versions": _versions(task), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": command_line(task.name, options, run_dir), "claims": claims,
     })
-    write_json(run_dir / "claims.json", {"claims": [c.model_dump(mode="json") for c in pack.claims]})
-    write_atomic(run_dir / RUBRIC_FILE, files("interp_skills.agents").joinpath(RUBRIC_FILE).read_text("utf-8"))
+    write_json(run_dir / CLAIMS_FILE, {"claims": claims})
+    write_atomic(run_dir / RUBRIC_FILE, files("interp_skills.agents").joinpath(AGENT_RUBRIC).read_text("utf-8"))
 
-    transcript = Transcript(run_dir, secrets)
-    transcript.harness("start", task=task, pack=pack.name, format=options.format, agent=options.agent)
-    started = time.perf_counter()
     try:  # whatever happens, no secret stays in the folder
+        run_setup(task, run_dir, models)
+        mount = mount_workspace(renderer, MountRequest(techniques, workspace, harness.vocabulary, models))
+        prompt = build_prompt(task, mount, workspace, options.checkpoint)
+        write_atomic(run_dir / TASK_FILE, prompt)
+        transcript = Transcript(run_dir, secrets)
+        transcript.harness("start", task=prompt, name=task.name, format=options.format, harness=options.harness)
+        started = time.perf_counter()
         try:
-            kwargs = dict(model=options.model, limits=options.limits, transcript=transcript,
-                          checkpoint=options.checkpoint, ask=ask)
-            if options.agent == "claude-code":
-                outcome = run_claude_code(ws, task, **kwargs)
-            else:
-                outcome = run_api_agent(ws, task, log_dir=run_dir / "logs", **kwargs)
+            outcome = harness.run(HarnessRun(
+                mount=mount, workspace=workspace, prompt=prompt, model=options.model, limits=options.limits,
+                transcript=transcript, checkpoint=options.checkpoint, ask=ask, log_dir=run_dir / LOGS_DIR,
+                done_files=tuple(task.done_files)))
             outcome.wall_s = round(time.perf_counter() - started, 1)
             transcript.harness("stop", stop=outcome.stop, detail=outcome.detail)
         finally:
             transcript.close()
-        for name in RESULT_FILES:
-            if (ws.root / name).is_file():
-                shutil.copyfile(ws.root / name, run_dir / name)
+        for name in task.done_files:
+            if (workspace / name).is_file():
+                (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(workspace / name, run_dir / name)
         write_json(run_dir / AGENT_FILE, outcome.model_dump(mode="json"))
         cost = "unknown" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f} ({outcome.cost_source})"
-        header = {"pack": f"{pack.name} ({pack.title})", "format": options.format, "agent": options.agent,
+        header = {"task": f"{task.name} ({task.title})", "format": options.format, "harness": options.harness,
                   "model": options.model or "default", "stop": f"{outcome.stop}: {outcome.detail}",
                   "turns": outcome.turns, "cost": cost, "wall time": f"{outcome.wall_s} s"}
         write_atomic(run_dir / TRANSCRIPT_FILE, redact(render_markdown(transcript.events, header), secrets))
-        verdict = rate_run(run_dir, pack.claims, options.judge, rubric=str(run_dir / RUBRIC_FILE))
+        verdict = task.grade(run_dir, options.judge, str(run_dir / RUBRIC_FILE))
     finally:
         scrub(run_dir, secrets)
     return AgentRun(run_dir, outcome, verdict)

@@ -1,6 +1,6 @@
 """An agent run's transcript: every event as JSONL (``events.jsonl``) and a readable ``transcript.md``.
 
-Events use Claude Code's ``stream-json`` shapes for both agents (``system`` init,
+Events use Claude Code's ``stream-json`` shapes for both built-in harnesses (``system`` init,
 ``assistant`` and ``user`` messages, a final ``result``), plus ``harness`` events of our own
 (start, checkpoint, person, stop). Every line passes :func:`redact` before it is written, so
 API keys never reach the files, even when an agent prints its environment.
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from interp_skills.rating.anthropic_api import redact
+from interp_skills.runs.layout import EVENTS_FILE
 
-EVENTS_FILE, TRANSCRIPT_FILE = "events.jsonl", "transcript.md"
 INPUT_LIMIT, RESULT_LIMIT, TEXT_LIMIT = 3000, 4000, 6000
 
 
@@ -102,7 +102,7 @@ def _system(event: dict[str, Any]) -> list[str]:
         return []
     servers = ", ".join(f"{s.get('name')} ({s.get('status')})" for s in event.get("mcp_servers", [])) or "none"
     ours = [t for t in event.get("tools", []) if t.startswith("mcp__") or t in ("Skill", "Bash")]
-    lines = [f"- agent: {event.get('agent', 'claude-code')} {event.get('claude_code_version', '')}".rstrip(),
+    lines = [f"- harness: {event.get('harness', 'claude-code')} {event.get('claude_code_version', '')}".rstrip(),
              f"- model: {event.get('model')}", f"- MCP servers: {servers}",
              f"- skills: {', '.join(event.get('skills', [])) or 'none'}",
              f"- tools of note: {', '.join(ours) or 'none'}"]

@@ -1,9 +1,11 @@
 """The ``mcp`` renderer: technique tools served by an mcp 2.x ``MCPServer`` over stdio.
 
-One server holds one loaded model (loaded on the first tool call) and runs one tool
-call at a time. Guides are resources. Errors an agent should read are ``ToolError``s;
-the server keeps running after any failed call. ``render`` and ``install_config`` write
-the ``.mcp.json`` entry that starts it (``interp-skills mcp serve``).
+One server holds one :class:`~interp_skills.spec.Session` (models by role, each loaded on
+its first call) and runs one tool call at a time through ``session.call``, so the session's
+scope applies. When the session has several roles, every tool takes an optional ``role``
+argument. Guides are resources. Errors an agent should read are ``ToolError``s; the server
+keeps running after any failed call. ``render`` and ``install_config`` write the
+``.mcp.json`` entry that starts it (``interp-skills mcp serve``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import logging
 import shlex
 import sys
 import threading
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pydantic_core
 from mcp.server.mcpserver import MCPServer
@@ -25,68 +26,31 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resources import TextResource
 from mcp.server.mcpserver.tools import Tool as MCPTool
 from mcp.types import CallToolResult, TextContent
-from pydantic import BaseModel, ConfigDict, PositiveInt
 
 from interp_skills import __version__
 from interp_skills.errors import InterpSkillsError
 from interp_skills.plugins import get_registry
 from interp_skills.render.files import render_template, write_atomic, write_new_files
-from interp_skills.spec import Backend, RenderResult, Technique, Tool
+from interp_skills.session_flags import role_flags
+from interp_skills.spec import (
+    TARGET,
+    CallLimits,
+    OpenRequest,
+    RenderResult,
+    Scope,
+    Session,
+    Technique,
+    Tool,
+    limit_flag,
+)
+
+if TYPE_CHECKING:
+    from interp_skills.runtime.models import LoadedModel
 
 SERVER_NAME = "interp-skills"
 CATALOG_URI = "technique://catalog"
+ROLE_ARGUMENT = "role"
 logger = logging.getLogger(__name__)
-
-
-class Limits(BaseModel):
-    """Caps on a single tool call; the operator raises them with ``interp-skills mcp serve --max-...``."""
-
-    model_config = ConfigDict(frozen=True)
-
-    max_new_tokens: PositiveInt = 256
-    max_prompts: PositiveInt = 64
-    max_prompt_chars: PositiveInt = 4000
-
-
-def limit_flag(field: str) -> str:
-    """The ``mcp serve`` option that sets a ``Limits`` field, e.g. ``--max-prompts``."""
-    return "--" + field.replace("_", "-")
-
-
-def _limit_error(argument: str, found: str, field: str, limit: int, fix: str) -> ToolError:
-    return ToolError(
-        f"argument {argument!r} {found}, above this server's limit of {limit}. {fix}. "
-        f"The server operator can raise the limit with `interp-skills mcp serve {limit_flag(field)} N`."
-    )
-
-
-def _strings(value: Any) -> list[str] | None:
-    """The strings a value holds if it is a string or a list of strings, else None."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return value
-    return None
-
-
-def check_limits(arguments: dict[str, Any], limits: Limits) -> None:
-    """Raise ``ToolError`` for the first argument over a limit, naming it and the fix."""
-    for name, value in arguments.items():
-        if name == "max_new_tokens" and isinstance(value, int) and value > limits.max_new_tokens:
-            raise _limit_error(name, f"is {value}", "max_new_tokens", limits.max_new_tokens,
-                               f"Pass max_new_tokens <= {limits.max_new_tokens}")
-        strings = _strings(value)
-        if strings is None:
-            continue
-        if isinstance(value, list) and len(value) > limits.max_prompts:
-            raise _limit_error(name, f"has {len(value)} items", "max_prompts", limits.max_prompts,
-                               f"Split them over several calls of at most {limits.max_prompts}")
-        for index, text in enumerate(strings):
-            if len(text) > limits.max_prompt_chars:
-                where = f"item {index} has" if isinstance(value, list) else "has"
-                raise _limit_error(name, f"{where} {len(text)} characters", "max_prompt_chars",
-                                   limits.max_prompt_chars,
-                                   f"Shorten it to at most {limits.max_prompt_chars} characters")
 
 
 def served_tools(techniques: list[Technique]) -> list[tuple[str, Technique, Tool]]:
@@ -119,37 +83,18 @@ def _to_result(tool: str, result: Any) -> CallToolResult:
 
 
 class _ToolRunner:
-    """Runs calls one at a time (model state is shared), loading the model once, failures as ToolErrors."""
+    """Runs calls one at a time (the session's models are shared) through the session; failures as ToolErrors."""
 
-    def __init__(self, backend: Backend, model: str | None, limits: Limits) -> None:
-        self.backend = backend
-        self.model = model
-        self.limits = limits
+    def __init__(self, session: Session) -> None:
+        self.session = session
         self._lock = threading.Lock()
-        self._model_loaded = False
 
-    def _backend_model(self) -> str | None:
-        """The model to pass the backend. ``local`` runs here: load it once, then tools use ``active_model()``."""
-        if self.backend.name != "local" or self.model is None:
-            return self.model
-        if not self._model_loaded:
-            from interp_skills.runtime.session import use_model  # imports torch: only when a tool runs
-
-            started = time.perf_counter()
-            lm = use_model(self.model)
-            logger.info("loaded model %s (%d layers) in %.1f s; it stays loaded for this server",
-                        lm.name, lm.n_layers, time.perf_counter() - started)
-            self._model_loaded = True
-        return None
-
-    def run(self, technique: Technique, tool: Tool, arguments: dict[str, Any]) -> CallToolResult:
-        check_limits(arguments, self.limits)
+    def run(self, technique: Technique, tool: Tool, arguments: dict[str, Any], role: str | None) -> CallToolResult:
         try:
-            tool.validate_arguments(arguments)
             with self._lock:
-                result = self.backend.call(technique, tool.name, arguments, self._backend_model())
+                result = self.session.call(technique, tool.name, arguments, role=role)
             return _to_result(tool.name, result)
-        except InterpSkillsError as exc:
+        except InterpSkillsError as exc:  # ScopeError and ToolInputError included: messages for the agent
             raise ToolError(str(exc)) from exc
         except Exception as exc:
             logger.exception("tool %s failed", tool.name)
@@ -159,19 +104,39 @@ class _ToolRunner:
             ) from exc
 
 
+def _role_schema(session: Session) -> dict[str, Any]:
+    models = ", ".join(f"{role} ({spec or 'the embedded default model'})" for role, spec in session.models.items())
+    return {"type": "string", "enum": session.roles, "default": session.role,
+            "description": f"the model this call acts on: {models}"}
+
+
 def _mcp_tool(name: str, technique: Technique, tool: Tool, runner: _ToolRunner) -> MCPTool:
-    """An MCP tool calling ``runner`` with the tool's own signature and input schema."""
+    """An MCP tool calling ``runner`` with the tool's own signature and input schema (plus ``role``)."""
+    session = runner.session
+    parameters = [p for p in inspect.signature(tool.func, eval_str=True).parameters.values()
+                  if p.name != tool.session_param]
+    schema = tool.input_schema
+    with_role = len(session.roles) > 1
+    if with_role:
+        if ROLE_ARGUMENT in schema.get("properties", {}):
+            raise InterpSkillsError(
+                f"{technique.name}.{tool.name} has its own parameter {ROLE_ARGUMENT!r}, which clashes with the "
+                f"{ROLE_ARGUMENT!r} argument a server with several models adds; rename that parameter, "
+                "or serve one model (no --role)"
+            )
+        parameters.append(inspect.Parameter(ROLE_ARGUMENT, inspect.Parameter.KEYWORD_ONLY, default=session.role,
+                                            annotation=Literal[tuple(session.roles)]))
+        schema.setdefault("properties", {})[ROLE_ARGUMENT] = _role_schema(session)
 
     def call(**arguments: Any) -> CallToolResult:
-        return runner.run(technique, tool, arguments)
+        role = arguments.pop(ROLE_ARGUMENT) if with_role else None
+        return runner.run(technique, tool, arguments, role)
 
     call.__name__ = tool.name
     # MCPServer validates arguments against this signature before ``call`` runs.
-    call.__signature__ = inspect.signature(tool.func, eval_str=True).replace(  # type: ignore[attr-defined]
-        return_annotation=CallToolResult
-    )
+    call.__signature__ = inspect.Signature(parameters, return_annotation=CallToolResult)  # type: ignore[attr-defined]
     served = MCPTool.from_function(call, name=name, description=tool.description)
-    served.parameters = tool.input_schema  # keeps the docstring's parameter descriptions
+    served.parameters = schema  # keeps the docstring's parameter descriptions
     return served
 
 
@@ -186,28 +151,34 @@ def _catalog(techniques: list[Technique], names: list[tuple[str, Technique, Tool
     )
 
 
-def _instructions(techniques: list[Technique], model: str | None) -> str:
+def _instructions(techniques: list[Technique], session: Session) -> str:
     lines = [
         f"Interpretability techniques from interp-skills {__version__}. Read a technique's guide "
         f"(technique://<name>/guide) before its first use; {CATALOG_URI} lists them all."
     ]
-    if model:
-        lines.append(f"Tools run on the model {model}, loaded on the first call.")
+    if len(session.roles) > 1:
+        models = ", ".join(f"{role} ({spec or 'the embedded default model'})" for role, spec in session.models.items())
+        lines.append(f"Every tool takes a `{ROLE_ARGUMENT}` argument naming the model it acts on (default "
+                     f"{session.role}): {models}. Each model loads on its first call.")
+    elif spec := session.models[session.role]:
+        lines.append(f"Tools run on the model {spec}, loaded on the first call.")
     lines += [f"- {t.name}: {t.summary}" for t in techniques]
     return "\n".join(lines)
 
 
-def build_server(
-    techniques: list[Technique], *, model: str | None = None, backend: str = "local", limits: Limits | None = None
-) -> MCPServer:
-    """An MCP server exposing every tool of ``techniques``, their guides and a catalogue."""
+def build_server(techniques: list[Technique], session: Session | None = None) -> MCPServer:
+    """An MCP server exposing every tool of ``techniques`` on ``session``, their guides and a catalogue.
+
+    ``session`` defaults to a local one holding the embedded model, with default limits.
+    """
     techniques = list({t.name: t for t in techniques}.values())
     if not techniques:
         raise InterpSkillsError(
             "no techniques to serve: install a technique plugin (`interp-skills list` shows what is installed) "
             "or name one with --technique"
         )
-    runner = _ToolRunner(get_registry().get("backend", backend), model, limits or Limits())
+    session = session or Session()
+    runner = _ToolRunner(session)
     names = served_tools(techniques)
     guides = [
         TextResource(uri=f"technique://{t.name}/guide", name=f"{t.name}-guide", text=t.guide,
@@ -219,33 +190,46 @@ def build_server(
                            mime_type="application/json")
     return MCPServer(
         SERVER_NAME,
-        instructions=_instructions(techniques, model),
+        instructions=_instructions(techniques, session),
         version=__version__,
         tools=[_mcp_tool(name, technique, tool, runner) for name, technique, tool in names],
         resources=[*guides, catalog],
     )
 
 
-def serve(technique_names: list[str], *, model: str | None, backend: str, limits: Limits) -> None:
-    """Serve the named techniques (all installed ones if none are named) over stdio until the client leaves."""
+def _log_loaded(role: str, lm: "LoadedModel", seconds: float) -> None:
+    logger.info("loaded model %s (%d layers) as %s in %.1f s; it stays loaded for this server",
+                lm.name, lm.n_layers, role, seconds)
+
+
+def serve(technique_names: list[str], *, models: dict[str, str | None], scope: Scope, environment: str = "local",
+          options: dict[str, Any] | None = None) -> None:
+    """Serve the named techniques (all installed ones if none are named) over stdio until the client leaves.
+
+    The session is opened by the registered ``environment`` with ``models`` by role and ``scope``.
+    """
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="interp-skills mcp: %(message)s")
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the protocol
         registry = get_registry()
         for problem in registry.problems:
             logger.warning("plugin %s skipped: %s (%s)", problem.plugin, problem.problem, problem.fix)
-        names = technique_names or sorted(registry.techniques)
-        server = build_server([registry.technique(n) for n in names], model=model, backend=backend, limits=limits)
-    server.run("stdio")
+        techniques = [registry.technique(n) for n in technique_names or sorted(registry.techniques)]
+        session = registry.get("environment", environment).open(
+            OpenRequest(techniques, models, scope, options or {}))
+        session.on_load = _log_loaded
+        server = build_server(techniques, session)
+    try:
+        server.run("stdio")
+    finally:
+        session.close()
 
 
-def server_entry(technique_names: list[str], model: str | None) -> dict[str, Any]:
-    """The ``.mcp.json`` entry that starts ``interp-skills mcp serve`` for these techniques."""
+def server_entry(technique_names: list[str], models: dict[str, str | None]) -> dict[str, Any]:
+    """The ``.mcp.json`` entry that starts ``interp-skills mcp serve`` for these techniques and models by role."""
     args = ["mcp", "serve"]
     for name in technique_names:
         args += ["--technique", name]
-    if model:
-        args += ["--model", model]
-    return {"command": "interp-skills", "args": args}
+    return {"command": "interp-skills", "args": args + role_flags(models)}
 
 
 def claude_add_command(server_name: str, entry: dict[str, Any]) -> str:
@@ -273,15 +257,16 @@ def _read_config(path: Path) -> dict[str, Any]:
 
 
 def install_config(
-    project_dir: Path, technique_names: list[str], model: str | None, server_name: str = SERVER_NAME
+    project_dir: Path, technique_names: list[str], models: dict[str, str | None], server_name: str = SERVER_NAME
 ) -> tuple[Path, str]:
     """Add (or replace) ``server_name`` in ``<project_dir>/.mcp.json``, keeping everything else.
 
-    Returns the file and the equivalent ``claude mcp add`` command.
+    ``models`` maps role -> model spec, as ``mcp serve --model/--role`` take them. Returns the
+    file and the equivalent ``claude mcp add`` command.
     """
     path = Path(project_dir) / ".mcp.json"
     config = _read_config(path)
-    entry = server_entry(technique_names, model)
+    entry = server_entry(technique_names, models)
     config.setdefault("mcpServers", {})[server_name] = entry
     write_atomic(path, json.dumps(config, indent=2) + "\n")
     return path, claude_add_command(server_name, entry)
@@ -290,14 +275,30 @@ def install_config(
 def render(techniques: list[Technique], out_dir: Path) -> RenderResult:
     """Write ``.mcp.json`` (the server entry) and ``README-mcp.md`` (how to start and connect it)."""
     names = [t.name for t in techniques]
-    entry = server_entry(names, None)
+    entry = server_entry(names, {TARGET: None})
     files = {
         ".mcp.json": json.dumps({"mcpServers": {SERVER_NAME: entry}}, indent=2) + "\n",
         "README-mcp.md": render_template(
             "mcp/README-mcp.md.j2", server_name=SERVER_NAME, techniques=techniques, tools=served_tools(techniques),
             serve=shlex.join([entry["command"], *entry["args"]]), claude_add=claude_add_command(SERVER_NAME, entry),
-            catalog_uri=CATALOG_URI, limits={limit_flag(k): v for k, v in Limits().model_dump().items()},
+            catalog_uri=CATALOG_URI, limits={limit_flag(k): v for k, v in CallLimits().model_dump().items()},
         ),
     }
     written = write_new_files(Path(out_dir), files)
     return RenderResult(files=written, message=f"MCP server config for {len(techniques)} technique(s)")
+
+
+def mount(request: "MountRequest") -> "Mount":
+    """The ``interp-skills mcp serve`` server for these techniques and models, started by the harness over stdio."""
+    from interp_skills.render.howto import model_note, technique_list
+    from interp_skills.spec import McpServer, Mount
+
+    words = request.vocabulary
+    tools = (f"`{words.mcp_tool.format(server=SERVER_NAME, tool='<tool>')}`" if "{server}" in words.mcp_tool
+             else "named after the technique tools")
+    how = (f"Use the MCP server `{SERVER_NAME}`: its tools ({tools}) run the techniques "
+           f"{technique_list(request.names)}. Each technique's guide is the resource `technique://<name>/guide`; "
+           f"read it with {words.read_resource} before the first call.")
+    server = McpServer(command=sys.executable, args=["-m", "interp_skills", "mcp", "serve", *request.serve_args()])
+    return Mount(format="mcp", techniques=request.names, mcp_servers={SERVER_NAME: server}, how_to_use=how,
+                 model_note=model_note(request.models, selected=True))

@@ -1,9 +1,11 @@
 """The notebook renderer: the ``%interp`` IPython magic and starter ``.ipynb`` files.
 
-``%load_ext interp_skills`` registers ``%interp``; ``%interp add NAME`` pushes the
-technique's tools into the user namespace and shows its guide. ``render`` writes one
-starter notebook per technique. IPython is imported only when the extension loads, so
-rendering needs nothing beyond nbformat.
+``%load_ext interp_skills`` registers ``%interp``, which holds one
+:class:`~interp_skills.spec.Session` per shell; ``%interp add NAME`` pushes the technique's
+tools into the user namespace (each calls through ``session.call``, so the session's scope
+applies) and shows its guide; ``%interp model SPEC`` points the session at another model.
+``render`` writes one starter notebook per technique. IPython is imported only when the
+extension loads, so rendering needs nothing beyond nbformat.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from interp_skills.errors import InterpSkillsError
 from interp_skills.render.files import example_arguments, write_new_files
-from interp_skills.spec import RenderResult, Technique, Tool
+from interp_skills.spec import RenderResult, Session, Technique, Tool
 
 USAGE = """\
 Usage:
@@ -31,7 +33,7 @@ Usage:
                                        put the techniques' tools in your namespace and show
                                        their guides (--force replaces variables of yours)
   %interp guide NAME                   show a technique's guide
-  %interp model SPEC                   make a model active (alias, Hugging Face id or path)
+  %interp model SPEC                   load the model the tools act on (alias, Hugging Face id or path)
   %interp help                         show this text"""
 
 
@@ -39,10 +41,11 @@ Usage:
 
 
 class InterpMagic:
-    """The ``%interp`` line magic for one shell, and the tools it has injected there."""
+    """The ``%interp`` line magic for one shell, its session, and the tools it has injected there."""
 
     def __init__(self, shell: Any) -> None:
         self.shell = shell
+        self.session = Session()
         self.injected: dict[str, tuple[str, Callable[..., Any]]] = {}  # name -> (technique, tool)
 
     def __call__(self, line: str) -> None:
@@ -86,7 +89,7 @@ class InterpMagic:
         techniques = [_technique(name) for name in names]  # fail before changing anything
         for technique in techniques:
             tools = [tool for tool in technique.tools if self._may_bind(tool.name, technique.name, force)]
-            pushed = {tool.name: validating_function(tool) for tool in tools}
+            pushed = {tool.name: session_function(technique, tool, self.session) for tool in tools}
             self.shell.push(pushed, interactive=True)
             self.injected.update({name: (technique.name, func) for name, func in pushed.items()})
             added = "\n".join(f"- `{tool.name}{signature(tool)}`" for tool in tools)
@@ -115,13 +118,19 @@ class InterpMagic:
         return False
 
     def use_model(self, spec: str) -> None:
+        """Point the session's target at ``spec`` and load it now; a spec that fails to load changes nothing."""
+        previous = self.session.models[self.session.role]
+        self.session.use(spec)
         try:
-            from interp_skills.runtime.session import use_model
-        except ModuleNotFoundError as exc:
+            loaded = self.session.model()
+        except ModuleNotFoundError as exc:  # no torch or transformers here
+            self.session.use(previous)
             raise InterpSkillsError(
                 f"cannot load models here ({exc}); install the runtime: pip install 'interp-skills[runtime]'"
             ) from None
-        loaded = use_model(spec)
+        except Exception:
+            self.session.use(previous)
+            raise
         print(
             f"active model: {loaded.name} ({loaded.family}, {loaded.n_layers} layers, "
             f"d_model {loaded.d_model}, on {loaded.device})"
@@ -134,6 +143,13 @@ class InterpMagic:
 
 
 _magics: dict[int, InterpMagic] = {}  # id(shell) -> its magic
+
+
+def shell_session(shell: Any) -> Session:
+    """The session ``%interp`` holds for ``shell`` (``shell_session(get_ipython())`` in a notebook)."""
+    if id(shell) not in _magics:
+        raise InterpSkillsError("%interp is not loaded in this shell; run `%load_ext interp_skills` first")
+    return _magics[id(shell)].session
 
 
 def load_extension(ipython: Any) -> None:
@@ -150,25 +166,31 @@ def unload_extension(ipython: Any) -> None:
     if magic is None:
         return
     magic.drop_injected()
+    magic.session.close()
     ipython.magics_manager.magics["line"].pop("interp", None)
 
 
-def validating_function(tool: Tool) -> Callable[..., Any]:
-    """The tool's function, checking arguments as MCP and skill scripts do (ToolInputError)."""
-    parameters = inspect.signature(tool.func)
+def _parameters(tool: Tool) -> list[inspect.Parameter]:
+    """The tool function's parameters a caller passes (the session parameter left out)."""
+    return [p for p in inspect.signature(tool.func).parameters.values() if p.name != tool.session_param]
+
+
+def session_function(technique: Technique, tool: Tool, session: Session) -> Callable[..., Any]:
+    """The tool as a plain function calling through ``session.call``: arguments checked, scope applied."""
+    parameters = inspect.Signature(_parameters(tool))
 
     @functools.wraps(tool.func)
     def call(*args: Any, **kwargs: Any) -> Any:
-        return tool.call(parameters.bind(*args, **kwargs).arguments)
+        return session.call(technique, tool.name, parameters.bind(*args, **kwargs).arguments)
 
+    call.__signature__ = parameters  # type: ignore[attr-defined]  # what help() and tab completion show
     return call
 
 
 def signature(tool: Tool) -> str:
-    """``(texts: list[str], word: str)``: the parameters without ``Annotated`` noise."""
+    """``(texts: list[str], word: str)``: the parameters a caller passes, without ``Annotated`` noise."""
     hints = typing.get_type_hints(tool.func)
-    params = inspect.signature(tool.func).parameters.values()
-    plain = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in params]
+    plain = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in _parameters(tool)]
     return str(inspect.Signature(plain))
 
 
@@ -230,3 +252,32 @@ def example_call(tool: Tool, width: int = 88) -> str:
     return f"{tool.name}(\n" + "".join(f"    {arg},\n" for arg in args) + ")"
 
 
+
+
+# --- mounted for an agent ----------------------------------------------------------------
+
+NOTEBOOK_SERVER, NOTEBOOK_FILE = "notebook", "notebook.ipynb"
+
+
+def mount(request: "MountRequest") -> "Mount":
+    """An MCP server holding a Jupyter kernel with the techniques loaded; its cells are kept in notebook.ipynb."""
+    from interp_skills.render.howto import model_note, technique_list
+    from interp_skills.spec import TARGET, McpServer, Mount
+
+    others = [role for role in request.models if role != TARGET]
+    if others:
+        raise InterpSkillsError(f"the notebook format runs the techniques on one model, but this run also needs the "
+                                f"{', '.join(others)} model(s); use --format mcp or skill")
+    words, target = request.vocabulary, request.models.get(TARGET)
+    args = ["-m", "interp_skills.agents.notebook_server"]
+    for name in request.names:
+        args += ["--technique", name]
+    args += ["--model", target] if target else []
+    server = McpServer(command=sys.executable,
+                       args=[*args, "--notebook", str(request.workspace / NOTEBOOK_FILE)])
+    tool = words.mcp_tool.format(server=NOTEBOOK_SERVER, tool="run_cell")
+    how = (f"Use the tool `{tool}`: it runs Python in a Jupyter kernel where the tools of "
+           f"{technique_list(request.names)} are already functions in the namespace (`%interp guide <name>` prints "
+           f"a technique's guide; read it first). Your cells and their outputs are kept in `{NOTEBOOK_FILE}`.")
+    return Mount(format="notebook", techniques=request.names, mcp_servers={NOTEBOOK_SERVER: server}, how_to_use=how,
+                 model_note=model_note(request.models, selected=True))

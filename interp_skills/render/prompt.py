@@ -1,4 +1,7 @@
-"""The ``prompt`` renderer: one text block describing techniques and tools, for any system prompt."""
+"""The ``prompt`` renderer: one text block describing techniques and tools, for any system prompt.
+
+``mount`` appends the block to an agent's system prompt and lets it run ``interp-skills``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,8 @@ from pathlib import Path
 
 from interp_skills import __version__
 from interp_skills.render.files import render_template, write_new_files
-from interp_skills.spec import RenderResult, Technique, Tool
+from interp_skills.render.howto import model_note, technique_list
+from interp_skills.spec import Mount, MountRequest, RenderResult, Technique, Tool
 
 
 def _signature(tool: Tool) -> str:
@@ -29,3 +33,12 @@ def prompt_text(techniques: list[Technique]) -> str:
 def render(techniques: list[Technique], out_dir: Path) -> RenderResult:
     files = write_new_files(out_dir, {"PROMPT.md": prompt_text(techniques)})
     return RenderResult(files=files, message=f"prompt text for {len(techniques)} technique(s)")
+
+
+def mount(request: MountRequest) -> Mount:
+    """The prompt text as system text; the agent runs the tools with ``interp-skills run``."""
+    how = (f"The techniques {technique_list(request.names)} are described in your system prompt. Run their tools "
+           f"with {request.vocabulary.run_command}: `interp-skills run <technique> <tool> --<parameter> <value> ... "
+           "--json`.")
+    return Mount(format="prompt", techniques=request.names, system_text=prompt_text(request.techniques),
+                 commands=["interp-skills *"], how_to_use=how, model_note=model_note(request.models, selected=False))

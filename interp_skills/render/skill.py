@@ -1,6 +1,7 @@
 """The ``skill`` renderer: an Agent Skills folder per technique (SKILL.md, references/, scripts/).
 
-Frontmatter holds only the six portable keys; our extras live under ``metadata``.
+Frontmatter holds only the six portable keys; our extras live under ``metadata``. ``mount``
+puts the folders in an agent's workspace under ``.claude/skills/`` and lets it run Python.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import Any
 from interp_skills import __version__
 from interp_skills.errors import InterpSkillsError
 from interp_skills.render.files import example_command, render_template, write_new_files
-from interp_skills.spec import RenderResult, Technique, Tool
+from interp_skills.render.howto import model_note, technique_list
+from interp_skills.spec import SKILLS_DIR, Mount, MountRequest, RenderResult, Technique, Tool
 
 MAX_BODY_LINES = 500
 
@@ -65,3 +67,24 @@ def render(techniques: list[Technique], out_dir: Path) -> RenderResult:
     for t in techniques:
         written += write_new_files(out_dir / t.name, skill_files(t))
     return RenderResult(files=written, message=f"{len(techniques)} skill folder(s) in {out_dir}")
+
+
+def how_to_use(request: MountRequest) -> str:
+    """Load a skill (by name if the harness can, else by reading its SKILL.md), then run its scripts."""
+    words, names = request.vocabulary, request.names
+    if words.load_skill:
+        first = names[0]
+        return (f"Use the skill `{first}` for this" + (f" (also available: {technique_list(names)})"
+                                                      if len(names) > 1 else "")
+                + f": call {words.load_skill} with `{first}` first to load it, then run its scripts with "
+                f"{words.run_command} exactly as the skill explains.")
+    return (f"Use the skill(s) {technique_list(names)}: read `{SKILLS_DIR}/<name>/SKILL.md` with {words.read_file} "
+            f"first, then run the skill's scripts with {words.run_command} as it explains.")
+
+
+def mount(request: MountRequest) -> Mount:
+    """Skill folders in the workspace's ``.claude/skills/``; the agent runs their scripts with Python."""
+    files = {f"{SKILLS_DIR / t.name / rel}": text for t in request.techniques for rel, text in skill_files(t).items()}
+    return Mount(format="skill", techniques=request.names, files=files, skills=request.names,
+                 commands=["python *", "python3 *"], how_to_use=how_to_use(request),
+                 model_note=model_note(request.models, selected=False))

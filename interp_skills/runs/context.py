@@ -1,4 +1,4 @@
-"""What a pack's stage function gets: settings, earlier results, the model, a folder and progress."""
+"""What a stage function gets: settings, earlier results, the run's session, a folder and progress."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from interp_skills.runs.folder import RunFolder
 from interp_skills.runs.progress import Reporter
+from interp_skills.spec import Session
 
 if TYPE_CHECKING:
     from interp_skills.runtime import LoadedModel
@@ -29,6 +30,7 @@ class StageContext:
     folder: RunFolder
     results: dict[str, dict[str, Any]]
     reporter: Reporter
+    session: Session = field(default_factory=Session)
     _models: dict[str, "LoadedModel"] = field(default_factory=dict)
 
     @property

@@ -11,6 +11,7 @@
     RUN_DIR/transcript.md     the same, readable
     RUN_DIR/metrics.json      the numbers; report.md what a person reads first
     RUN_DIR/agent.json        how an agent run stopped, turns, cost, wall time
+    RUN_DIR/logs/             stderr of the MCP servers an agent harness started (agent runs)
     RUN_DIR/claims.json, rubric.toml, verdict.json   what was graded, how, and the verdict
 """
 
@@ -26,6 +27,7 @@ TRANSCRIPT_FILE = "transcript.md"
 METRICS_FILE = "metrics.json"
 REPORT_FILE = "report.md"
 AGENT_FILE = "agent.json"
+LOGS_DIR = "logs"
 CLAIMS_FILE = "claims.json"
 RUBRIC_FILE = "rubric.toml"
 VERDICT_FILE = "verdict.json"

@@ -16,10 +16,11 @@ from pydantic import BaseModel, ValidationError
 from interp_skills.errors import ToolInputError
 from interp_skills.fileio import write_atomic, write_json
 from interp_skills.runs.context import StageContext
-from interp_skills.runs.folder import CLAIMS_FILE, METRICS_FILE, REPORT_FILE, RunFolder
+from interp_skills.runs.folder import RunFolder
+from interp_skills.runs.layout import CLAIMS_FILE, METRICS_FILE, REPORT_FILE
 from interp_skills.runs.progress import LogReporter, Reporter
 from interp_skills.runs.report import render_report
-from interp_skills.spec import PaperPack
+from interp_skills.spec import PaperPack, Session
 
 
 def find_pack(name: str) -> PaperPack:
@@ -88,7 +89,7 @@ def replicate(
     settings: dict[str, Any] | list[str] | None = None,
     seed: int = 0,
     judge: str | None = None,
-    backend: str = "local",
+    environment: str = "local",
     reporter: Reporter | None = None,
 ) -> dict[str, Any]:
     """Run (or resume) ``pack`` into a run folder; returns ``{"run_dir", "verdict", "stages"}``."""
@@ -102,7 +103,7 @@ def replicate(
     reporter = reporter or LogReporter()
     config = {
         "pack": pack.name, "model": model, "seed": seed, "settings": knobs.model_dump(mode="json"),
-        "title": pack.title, "citation": pack.citation, "pack_version": pack.version, "backend": backend,
+        "title": pack.title, "citation": pack.citation, "pack_version": pack.version, "environment": environment,
         "versions": versions(pack, "torch", "transformers"), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": command_line(pack, model, folder.root, settings, seed),
         "claims": [c.model_dump(mode="json") for c in pack.claims],
@@ -110,29 +111,11 @@ def replicate(
     resumed = folder.start(config)
     if resumed:
         reporter.note(f"resuming the run in {folder.root}")
-    results: dict[str, dict[str, Any]] = {}
-    timings: list[dict[str, Any]] = []
-    models: dict[str, Any] = {}  # shared by the stages: each model is loaded (and announced) once per run
-    try:
-        for index, stage in enumerate(pack.stages):
-            saved = folder.finished(stage.name) if stage.checkpoint else None
-            reporter.stage_started(index, len(pack.stages), stage.title, saved is not None)
-            if saved is None:
-                seed_everything(seed * 1000 + index)
-                started = time.perf_counter()
-                ctx = StageContext(stage.name, knobs, model, seed, folder, results, reporter, models)
-                result = stage.function()(ctx)
-                seconds = time.perf_counter() - started
-                folder.save_stage(stage.name, result, seconds)
-                saved = folder.finished(stage.name)
-                timings.append({"stage": stage.name, "seconds": round(seconds, 1), "resumed": False})
-            else:
-                reporter.note(f"{stage.title}: from checkpoint (stages/{stage.name}.json)")
-                timings.append({"stage": stage.name, "seconds": saved["seconds"], "resumed": True})
-            results[stage.name] = saved["result"]
-            reporter.stage_finished(index, saved["seconds"], timings[-1]["resumed"])
-    finally:
-        reporter.close()
+    from interp_skills.runs.stages import run_stages
+
+    session = Session({"target": model})  # what technique code in the stages acts on
+    results, timings = run_stages(pack.stages, folder, settings=knobs, model=model, seed=seed, session=session,
+                                  reporter=reporter)
 
     root = folder.root
     metrics = pack.metrics(results)
@@ -158,5 +141,5 @@ def command_line(pack: PaperPack, model: str, out: Path, settings: Any, seed: in
 
 def run_remote(run_dir: Path, pack: str, model: str | None, settings: dict[str, Any], seed: int = 0,
                judge: str | None = None) -> dict[str, Any]:
-    """The ``--backend modal`` entry point: the same run inside the container, into its own folder."""
-    return replicate(pack, model=model, out=run_dir, settings=settings, seed=seed, judge=judge, backend="modal")
+    """The modal environment's entry point: the same run inside the container, into its own folder."""
+    return replicate(pack, model=model, out=run_dir, settings=settings, seed=seed, judge=judge, environment="modal")

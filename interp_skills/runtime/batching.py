@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from transformers import BatchEncoding
 
-from interp_skills.runtime.models import LoadedModel
+from interp_skills.runtime.loaded import LoadedModel
 
 T = TypeVar("T")
 

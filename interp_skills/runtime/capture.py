@@ -6,7 +6,7 @@ import torch
 from transformers import BatchEncoding
 
 from interp_skills.runtime.batching import batched, encode, model_texts
-from interp_skills.runtime.models import LoadedModel
+from interp_skills.runtime.loaded import LoadedModel
 from interp_skills.runtime.sites import ResidualHook, check_layers, check_site, hook_site
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from interp_skills.runtime.batching import batched, encode
-from interp_skills.runtime.models import LoadedModel
+from interp_skills.runtime.loaded import LoadedModel
 
 
 def generate(

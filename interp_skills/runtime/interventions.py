@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from interp_skills.runtime.models import LoadedModel
+from interp_skills.runtime.loaded import LoadedModel
 from interp_skills.runtime.sites import ResidualHook, check_layers, check_site, hook_site
 
 

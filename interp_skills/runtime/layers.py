@@ -17,7 +17,8 @@ _ATTENTION_NAMES = ("self_attn", "attn")
 _MLP_NAMES = ("mlp",)
 
 
-def _follow(obj: object, path: str) -> object | None:
+def follow_path(obj: object, path: str) -> object | None:
+    """``obj.a.b`` for path ``"a.b"``, or None where an attribute is missing."""
     for name in path.split("."):
         obj = getattr(obj, name, None)
         if obj is None:
@@ -28,7 +29,7 @@ def _follow(obj: object, path: str) -> object | None:
 def decoder_layers(model: nn.Module) -> nn.ModuleList:
     """The model's decoder blocks, in order."""
     for path in _LAYER_PATHS:
-        found = _follow(model, path)
+        found = follow_path(model, path)
         if isinstance(found, nn.ModuleList):
             return found
     raise UnsupportedModelError(

@@ -5,86 +5,26 @@ from __future__ import annotations
 import re
 import socket
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
 from huggingface_hub import constants
-from jinja2 import TemplateError
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
 from interp_skills.runtime.embedded import EMBEDDED_NAME, INSTALL_HINT, convert_embedded, converted_dir
 from interp_skills.runtime.errors import ModelNotFoundError
-from interp_skills.runtime.layers import decoder_layers
+from interp_skills.runtime.loaded import LoadedModel, wrap_model
 
 DEFAULT_MODEL = EMBEDDED_NAME
 ALIASES = frozenset({"default", "smollm2", EMBEDDED_NAME, "HuggingFaceTB/SmolLM2-135M-Instruct"})
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _HF_ID = re.compile(r"^[\w.-]+(/[\w.-]+)?$")
+TINY_PREFIX = "tiny-"
 
 _loaded: dict[tuple[str, str, str], LoadedModel] = {}
 _load_lock = threading.Lock()
-
-
-@dataclass(eq=False)
-class LoadedModel:
-    """A causal LM in eval mode with its left-padding tokenizer and shape facts."""
-
-    model: PreTrainedModel
-    tokenizer: PreTrainedTokenizerBase
-    name: str
-    family: str
-    n_layers: int
-    d_model: int
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
-
-    def format_chat(self, prompt: str, system: str | None = None) -> str:
-        """``prompt`` as one user turn in the chat template, ready for the assistant's reply.
-
-        Without a chat template the prompt is returned as is (``system`` prepended if given).
-        Templates that reject a system role get it prepended to the user turn instead.
-        """
-        if not self.tokenizer.chat_template:
-            return prompt if system is None else f"{system}\n\n{prompt}"
-        turns = [{"role": "user", "content": prompt}]
-        if system is not None:
-            try:
-                return self._apply_template([{"role": "system", "content": system}, *turns])
-            except TemplateError:  # e.g. Gemma: "System role not supported"
-                turns = [{"role": "user", "content": f"{system}\n\n{prompt}"}]
-        return self._apply_template(turns)
-
-    def _apply_template(self, turns: list[dict[str, str]]) -> str:
-        return self.tokenizer.apply_chat_template(turns, tokenize=False, add_generation_prompt=True)
-
-
-def wrap_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name: str) -> LoadedModel:
-    """Wrap an in-memory model and tokenizer: eval mode, left padding, a pad token."""
-    model.eval()
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token is None:
-        if tokenizer.eos_token is None:
-            raise ValueError(
-                f"The tokenizer of {name!r} has neither a pad nor an eos token; "
-                "set tokenizer.pad_token before wrapping it."
-            )
-        tokenizer.pad_token = tokenizer.eos_token
-    return LoadedModel(
-        model=model,
-        tokenizer=tokenizer,
-        name=name,
-        family=model.config.model_type,
-        n_layers=len(decoder_layers(model)),
-        d_model=model.get_input_embeddings().embedding_dim,
-    )
-
-
-TINY_PREFIX = "tiny-"
 
 
 def canonical_spec(spec: str | None) -> str:

@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from interp_skills.runtime.layers import attention_module, decoder_layers, mlp_module
-from interp_skills.runtime.models import LoadedModel
+from interp_skills.runtime.loaded import LoadedModel
 
 SITES = ("block_input", "block_output", "attn_output", "mlp_output")
 

@@ -23,7 +23,7 @@ from transformers import (
     Qwen2ForCausalLM,
 )
 
-from interp_skills.runtime.models import LoadedModel, wrap_model
+from interp_skills.runtime.loaded import LoadedModel, wrap_model
 
 TINY_FAMILIES = ("llama", "qwen2", "gemma2", "gemma3_text", "gpt2")
 _SPECIAL = ["<pad>", "<bos>", "<eos>", "<unk>", "<system>", "<user>", "<assistant>"]

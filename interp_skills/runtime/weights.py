@@ -26,7 +26,7 @@ from transformers.pytorch_utils import Conv1D
 
 from interp_skills.runtime.errors import UnsupportedModelError
 from interp_skills.runtime.layers import attention_module, decoder_layers, mlp_module
-from interp_skills.runtime.models import LoadedModel
+from interp_skills.runtime.loaded import LoadedModel
 
 _ATTENTION_OUT = ("o_proj", "c_proj", "out_proj", "dense")
 _MLP_OUT = ("down_proj", "c_proj", "fc2", "dense_4h_to_h")

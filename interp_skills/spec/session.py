@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 from interp_skills.errors import ToolInputError
 
 if TYPE_CHECKING:
-    from interp_skills.runtime.models import LoadedModel
+    from interp_skills.runtime.loaded import LoadedModel
     from interp_skills.runtime.store import ArtifactStore
     from interp_skills.spec.technique import Technique, Tool
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from interp_skills import hookimpl
 from interp_skills.rating import Claim
-from interp_skills.spec import Environment, PaperPack, Stage
+from interp_skills.spec import Needs, PaperPack, Stage
 
 PROMPTS = ["The cat sat on the", "Paris is the capital of", "One, two, three,", "Water boils at"]
 
@@ -83,7 +83,7 @@ PACK = PaperPack(
     title="Toy pack",
     citation="interp-skills tests (no paper)",
     techniques=["steering-vectors"],
-    environment=Environment(local_model="tiny-llama", paper_models=["tiny-llama"], modal_model="tiny-llama",
+    environment=Needs(local_model="tiny-llama", paper_models=["tiny-llama"], modal_model="tiny-llama",
                             datasets=[]),
     claims=[
         Claim(id="norm-positive", description="residual norms are positive", metric="norm", expected=0,
@@ -91,7 +91,7 @@ PACK = PaperPack(
         Claim(id="total-huge", description="an impossible total", metric="total", expected=1e9, comparison=">=",
               source="made up for the test", required=False),
     ],
-    task="Measure the residual norm of the tiny model.",
+    prompt="Measure the residual norm of the tiny model.",
     stages=[Stage(name="measure", title="Measure norms", run=measure),
             Stage(name="slow", title="Slow loop", run=slow, pause=True)],
     settings=Settings,

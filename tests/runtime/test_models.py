@@ -8,16 +8,14 @@ import torch
 from interp_skills.runtime import (
     DEFAULT_MODEL,
     ModelNotFoundError,
-    active_model,
+    canonical_spec,
     load_model,
-    session,
     unload_models,
-    use_model,
     wrap_model,
 )
 from interp_skills.runtime.embedded import publish_dir
-from interp_skills.runtime.models import canonical_spec
 from interp_skills.runtime.tiny import tiny_model, tiny_tokenizer
+from interp_skills.spec import Session
 
 
 @pytest.fixture
@@ -53,18 +51,18 @@ def test_local_directory_loads_once_per_device_and_dtype(saved_tiny):
     assert load_model(str(saved_tiny)) is not lm
 
 
-def test_session_holds_one_active_model_across_threads(saved_tiny, monkeypatch):
-    monkeypatch.setattr(session, "_active", None)  # restored afterwards, so other tests see no tiny model
-    chosen = use_model(str(saved_tiny))
+def test_a_session_loads_its_model_once_across_threads(saved_tiny):
+    session = Session({"target": str(saved_tiny)})
+    chosen = session.model()
     seen = []
-    threads = [threading.Thread(target=lambda: seen.append(active_model())) for _ in range(4)]
-    threads += [threading.Thread(target=lambda: seen.append(use_model(str(saved_tiny)))) for _ in range(4)]
+    threads = [threading.Thread(target=lambda: seen.append(session.model())) for _ in range(4)]
+    threads += [threading.Thread(target=lambda: seen.append(load_model(str(saved_tiny)))) for _ in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(seen) == 8 and all(lm is chosen for lm in seen)
-    assert active_model() is chosen
+    assert session.model() is chosen
 
 
 def test_unknown_hub_id_names_the_fixes():

@@ -8,16 +8,15 @@ from transformers import AutoModelForCausalLM
 
 from interp_skills.runtime import (
     DEFAULT_MODEL,
-    active_model,
     add_vector,
     capture_activations,
     generate,
     load_model,
     next_token_logprobs,
     unload_models,
-    use_model,
 )
 from interp_skills.runtime.embedded import convert_embedded, converted_dir
+from interp_skills.spec import Session
 
 pytestmark = pytest.mark.slow
 PROMPT = "What is the capital of France?"
@@ -31,7 +30,7 @@ def test_default_model_is_converted_into_the_cache(smollm2, shared_cache):
     assert (smollm2.name, smollm2.family, smollm2.n_layers, smollm2.d_model) == (DEFAULT_MODEL, "llama", 30, 576)
     assert smollm2.tokenizer.padding_side == "left" and smollm2.tokenizer.pad_token is not None
     assert load_model("smollm2") is smollm2 and load_model() is smollm2
-    assert use_model(None) is smollm2 and active_model() is smollm2
+    assert Session({"target": None}).model() is smollm2 and Session().model() is smollm2
 
 
 def test_reload_from_cached_files_gives_the_same_logits(smollm2):

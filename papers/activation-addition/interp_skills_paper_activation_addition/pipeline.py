@@ -6,68 +6,34 @@ Torch and the model are imported inside the stages, so importing this module sta
 
 from __future__ import annotations
 
-import tomllib
-from importlib.resources import files
 from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel, Field, field_validator
 
 from interp_skills.datasets import load_split
 from interp_skills.runtime.metrics import lexicon_score
+from interp_skills_paper_activation_addition.settings import HELD_OUT, Settings, key
 
 if TYPE_CHECKING:
-    from interp_skills_activation_addition.steering import Steering
+    from interp_skills_activation_addition import Steering
 
     from interp_skills.runs import StageContext
     from interp_skills.runtime import LoadedModel
 
-HELD_OUT = tomllib.loads(files(__package__).joinpath("prompts.toml").read_text(encoding="utf-8"))["held_out"]
 SENTIMENT = next(r for r in load_split("steering_contrast_pairs", "lexicons") if r["concept"] == "sentiment")
 STEERING_FILE = "steering.pt"
-
-
-class Settings(BaseModel):
-    """The pipeline's knobs (``--set key=value``)."""
-
-    positive_prompt: str = Field("I love you", min_length=1, description="the side of the pair to steer towards")
-    negative_prompt: str = Field("I hate you", min_length=1, description="the side to steer away from")
-    layer: int | None = Field(None, ge=0, description="steered block; default a third of the depth (10 on SmolLM2)")
-    coefficient: float = Field(5.0, gt=0, le=100, description="the claims compare +coefficient and -coefficient "
-                               "with 0")
-    extra_coefficients: list[float] = Field([-10.0, 10.0], description="more points for the figure's sweep "
-                                            "(comma-separated on the command line)")
-    n_prompts: int = Field(len(HELD_OUT), ge=4, le=len(HELD_OUT), description="held-out neutral prompts used")
-    max_new_tokens: int = Field(24, ge=4, le=128, description="greedy tokens per answer")
-    bootstrap: int = Field(2000, ge=100, description="bootstrap resamples for confidence intervals")
-    judge_model: str | None = Field(None, description="Anthropic model for the AxBench fluency judge "
-                                    "(needs ANTHROPIC_API_KEY); unset: the judge claim is not measured")
-    judge_prompts: int = Field(16, ge=1, le=len(HELD_OUT), description="answers per coefficient the judge rates")
-
-    @field_validator("extra_coefficients", mode="before")
-    @classmethod
-    def _comma_separated(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return [item for item in value.replace("[", "").replace("]", "").split(",") if item.strip()]
-        return value
-
-    def coefficients(self) -> list[float]:
-        """Every coefficient generated: the extra ones, 0 and +-coefficient, ascending."""
-        return sorted({0.0, self.coefficient, -self.coefficient, *map(float, self.extra_coefficients)})
 
 
 def build_vector(ctx: "StageContext") -> dict[str, Any]:
     """Stage 1: the per-token difference of the pair's residual streams entering the steered layer."""
     import torch
-    from interp_skills_activation_addition import steering
-    from interp_skills_activation_addition.tools import DEFAULT_DEPTH
+    from interp_skills_activation_addition import build, resolve_layer, short_prompts
 
     s: Settings = ctx.settings  # type: ignore[assignment]
     lm = ctx.model()
-    layer = steering.resolve_layer(lm, s.layer, DEFAULT_DEPTH)
-    built = steering.build(lm, s.positive_prompt, s.negative_prompt, layer, chat=True, pad=" ")
+    layer = resolve_layer(lm, s.layer)
+    built = build(lm, s.positive_prompt, s.negative_prompt, layer, chat=True, pad=" ")
     torch.save(built.rows, ctx.files / STEERING_FILE)
     prompts = HELD_OUT[: s.n_prompts]
-    warnings = built.warnings() + steering.short_prompts(lm, built, prompts)
+    warnings = built.warnings() + short_prompts(lm, built, prompts)
     for warning in warnings:
         ctx.note(warning)
     return {"model": lm.name, "n_layers": lm.n_layers, "steering": built.summary(), "warnings": warnings}
@@ -76,7 +42,7 @@ def build_vector(ctx: "StageContext") -> dict[str, Any]:
 def load_steering(ctx: "StageContext") -> "Steering":
     """The steering built by stage 1, read back from its file."""
     import torch
-    from interp_skills_activation_addition.steering import Steering
+    from interp_skills_activation_addition import Steering
 
     summary = ctx.results["vector"]["steering"]
     rows = torch.load(ctx.folder.stage_dir("vector") / STEERING_FILE)
@@ -86,7 +52,7 @@ def load_steering(ctx: "StageContext") -> "Steering":
 
 def generate_answers(ctx: "StageContext") -> dict[str, Any]:
     """Stage 2: greedy answers to the held-out prompts at every coefficient (0 is the unsteered model)."""
-    from interp_skills_activation_addition.steering import generate_steered
+    from interp_skills_activation_addition import generate_steered
 
     s: Settings = ctx.settings  # type: ignore[assignment]
     lm, built = ctx.model(), load_steering(ctx)
@@ -144,11 +110,6 @@ def judge_answers(ctx: "StageContext") -> dict[str, Any]:
         ctx.note(f"judge not measured: {exc}")
         return {"measured": False, "reason": str(exc)}
     return {"measured": True, "model": s.judge_model, "prompts": len(prompts), "ratings": rated}
-
-
-def key(coefficient: float) -> str:
-    """A coefficient as a JSON key: '-5', '0', '2.5'."""
-    return f"{coefficient:g}"
 
 
 def answer_distinct(text: str) -> float:

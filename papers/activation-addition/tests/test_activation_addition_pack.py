@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 import torch
-from interp_skills_paper_activation_addition.metrics import paired_shift
-from interp_skills_paper_activation_addition.pipeline import HELD_OUT, Settings, answer_nll
+from interp_skills_paper_activation_addition.pipeline import answer_nll
+from interp_skills_paper_activation_addition.results import paired_shift
+from interp_skills_paper_activation_addition.settings import HELD_OUT, Settings
 
 from interp_skills.plugins import get_registry
 from interp_skills.runs import LogReporter, parse_settings, replicate

@@ -2,7 +2,8 @@
 
 Entities come from the shipped ``entities`` dataset (known and invented people, cities, films
 and songs; train and test splits). Latents are read at the entity's last token, as in
-Ferrando et al. 2025 (arXiv 2411.14257).
+Ferrando et al. 2025 (arXiv 2411.14257). Each stage takes a :class:`interp_skills.runs.StageContext`:
+its model is the run's, and the SAE lives in the run session's artifact store.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import random
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field
-
 from interp_skills.datasets import load_split
 
 if TYPE_CHECKING:
     import torch
+
+    from interp_skills.runs import StageContext
+    from interp_skills.runtime import ArtifactStore
 
 TYPES = ("person", "city", "film", "song")
 TOP_N = 20  # latents kept per direction, as in the paper
@@ -25,49 +27,28 @@ YES_NO = "Are you sure you know the {type} {name}? Answer yes or no."  # the pap
 EXAMPLES = 8
 
 
-class Settings(BaseModel):
-    """The pipeline's knobs. The SAE ones are the sae-latent-search recipe's (a cached SAE is reused)."""
-
-    layer: int | None = Field(None, ge=0, description="SAE layer; default 40% of the depth (12 on SmolLM2)")
-    n_latents: int = Field(2304, ge=64, le=16384)
-    k: int = Field(32, ge=1, le=256)
-    n_tokens: int = Field(4096, ge=256, le=50_000, description="SAE training tokens")
-    steps: int = Field(300, ge=10, le=5000, description="SAE training steps")
-    template: int = Field(0, ge=0, le=3, description="entity prompt template for scoring (cut after the name)")
-    max_generic_density: float = Field(
-        0.02, gt=0, le=1, description="the paper's filter: drop latents firing on more than this share of generic "
-        "text tokens (ours: the harmless_instructions prompts, not the Pile); reported as an alternative pick")
-    coefficient: float = Field(0.5, gt=0, le=4, description="steering strength, in units of the layer's mean "
-                               "residual norm")
-    steer_per_type: int = Field(8, ge=1, le=15, description="held-out entities per type (and per set) to steer")
-    n_random: int = Field(10, ge=1, le=50, description="random latents for the Yes/No baseline (the paper: 10)")
-    n_random_answers: int = Field(3, ge=1, le=50, description="of those, how many to generate answers with")
-    max_new_tokens: int = Field(24, ge=4, le=128)
-
-
 @cache
-def _load_sae(sae_id: str) -> tuple[Any, dict[str, Any], dict[str, torch.Tensor]]:
-    from interp_skills_sae_latent_search.sae import load_sae
+def _load_sae(store: ArtifactStore, sae_id: str) -> tuple[Any, dict[str, Any], dict[str, torch.Tensor]]:
+    from interp_skills_sae_latent_search import load_sae
 
-    return load_sae(sae_id)
+    return load_sae(store, sae_id)
 
 
-def _sae(ctx: Any) -> tuple[Any, Any, dict[str, Any], dict[str, torch.Tensor]]:
+def _sae(ctx: StageContext) -> tuple[Any, Any, dict[str, Any], dict[str, torch.Tensor]]:
     """The run's model, and the SAE of stage 1 with its metadata and extras."""
-    return ctx.model(), *_load_sae(ctx.results["sae"]["sae_id"])
+    return ctx.model(), *_load_sae(ctx.session.artifacts, ctx.results["sae"]["sae_id"])
 
 
 def _entities(split: str, known: bool) -> list[dict[str, Any]]:
     return [r for r in load_split("entities", split) if r["known"] == known]
 
 
-def _latents(ctx: Any, split: str, known: bool) -> tuple[list[dict[str, Any]], torch.Tensor, list[int]]:
+def _latents(ctx: StageContext, split: str, known: bool) -> tuple[list[dict[str, Any]], torch.Tensor, list[int]]:
     """Records, SAE activations at the entity's last token ``[n, n_latents]`` and prompt token counts."""
-    from interp_skills_sae_latent_search import entities
-    from interp_skills_sae_latent_search.activations import at_position, token_counts
+    from interp_skills_sae_latent_search import at_position, entity_prompts, token_counts
 
     lm, sae, meta, _ = _sae(ctx)
-    prompts = entities.entity_prompts(split, known, template=ctx.settings.template)
+    prompts = entity_prompts(split, known, template=ctx.settings.template)
     acts = at_position(lm, prompts, meta["layer"], meta["site"], -1)
     return _entities(split, known), sae.encode(acts), token_counts(lm, prompts)
 
@@ -78,24 +59,23 @@ def _type_mask(records: list[dict[str, Any]], kind: str) -> torch.Tensor:
     return torch.tensor([r["type"] == kind for r in records])
 
 
-def train_sae(ctx: Any) -> dict[str, Any]:
-    """Stage 1: the technique's TopK SAE recipe on the run's model (cached by the technique)."""
-    from interp_skills_sae_latent_search import recipe
-    from interp_skills_sae_latent_search.training import TrainSettings
+def train_sae(ctx: StageContext) -> dict[str, Any]:
+    """Stage 1: the technique's TopK SAE recipe on the run's model (cached in the session's artifact store)."""
+    from interp_skills_sae_latent_search import TrainSettings, recipe_sae
 
     s = ctx.settings
     lm = ctx.model()
     train = TrainSettings(n_latents=s.n_latents, k=min(s.k, s.n_latents), steps=s.steps)
-    sae_id, meta, cached = recipe.train(lm, s.layer, train, s.n_tokens)
+    sae_id, meta, cached = recipe_sae(lm, ctx.session.artifacts, s.layer, train, s.n_tokens)
     ctx.note(f"SAE {sae_id} ({'from the cache' if cached else 'trained'}): held-out FVU {meta['quality']['fvu']}")
     return {"sae_id": sae_id, "model": lm.name, "layer": meta["layer"], "site": meta["site"],
             "n_latents": s.n_latents, "k": train.k, "residual_norm": meta["residual_norm"],
             "quality": meta["quality"], "cached": cached}
 
 
-def _generic_density(ctx: Any) -> torch.Tensor:
+def _generic_density(ctx: StageContext) -> torch.Tensor:
     """Each latent's firing rate over every token of generic prompts (our stand-in for the paper's Pile tokens)."""
-    from interp_skills_sae_latent_search.activations import every_token
+    from interp_skills_sae_latent_search import every_token
 
     lm, sae, meta, _ = _sae(ctx)
     texts = [r["instruction"] for split in ("train", "test") for r in load_split("harmless_instructions", split)]
@@ -109,7 +89,7 @@ def _ranked(scores: torch.Tensor) -> list[int]:
     return order[scores.min(0).values[order].argsort(descending=True, stable=True)].tolist()
 
 
-def score_latents(ctx: Any) -> dict[str, Any]:
+def score_latents(ctx: StageContext) -> dict[str, Any]:
     """Stage 2: per-type firing-rate differences on the train split; pick each way's most general latent."""
     import torch
 
@@ -140,7 +120,7 @@ def _separation(on: torch.Tensor, off: torch.Tensor, on_lengths: list[int], off_
                 on_records: list[dict[str, Any]], off_records: list[dict[str, Any]]) -> dict[str, Any]:
     """How well one latent's activation tells the set it prefers (``on``) from the other, overall and per type."""
     import torch
-    from interp_skills_sae_latent_search.search import auroc, matched_auroc
+    from interp_skills_sae_latent_search import auroc, matched_auroc
 
     same = matched_auroc(on, off, torch.tensor(on_lengths), torch.tensor(off_lengths))
     per_type = {}
@@ -154,15 +134,13 @@ def _separation(on: torch.Tensor, off: torch.Tensor, on_lengths: list[int], off_
             "min_type_score": min(row["score"] for row in per_type.values()), "per_type": per_type}
 
 
-def _top_examples(ctx: Any, latents: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+def _top_examples(ctx: StageContext, latents: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
     """Where each latent fires hardest in the full test prompts, known and invented."""
-    from interp_skills_sae_latent_search import entities
-    from interp_skills_sae_latent_search.activations import every_token
-    from interp_skills_sae_latent_search.search import top_activating
+    from interp_skills_sae_latent_search import entity_prompts, every_token, top_activating
 
     lm, sae, meta, _ = _sae(ctx)
     prompts = [p for known in (True, False)
-               for p in entities.entity_prompts("test", known, template=ctx.settings.template, at_entity=False)]
+               for p in entity_prompts("test", known, template=ctx.settings.template, at_entity=False)]
     tokens = every_token(lm, prompts, meta["layer"], meta["site"])
     encoded = sae.encode(tokens.acts)
     half = len(prompts) // 2
@@ -172,10 +150,10 @@ def _top_examples(ctx: Any, latents: dict[str, int]) -> dict[str, list[dict[str,
             for name, latent in latents.items()}
 
 
-def held_out(ctx: Any) -> dict[str, Any]:
+def held_out(ctx: StageContext) -> dict[str, Any]:
     """Stage 3: the chosen latents on test entities, with the token-length baseline and equal-length AUROC."""
     import torch
-    from interp_skills_sae_latent_search.search import auroc
+    from interp_skills_sae_latent_search import auroc
 
     known_records, known, known_lengths = _latents(ctx, "test", True)
     invented_records, invented, invented_lengths = _latents(ctx, "test", False)
@@ -203,11 +181,11 @@ def held_out(ctx: Any) -> dict[str, Any]:
     return out
 
 
-def _steer_sets(ctx: Any, template: str | int) -> dict[str, tuple[list[str], list[str]]]:
+def _steer_sets(ctx: StageContext, template: str | int) -> dict[str, tuple[list[str], list[str]]]:
     """``{"known": (prompts, names), "invented": ...}``: the first ``steer_per_type`` test entities of each type."""
-    from interp_skills_sae_latent_search import entities
+    from interp_skills_sae_latent_search import entity_templates
 
-    templates = entities.templates()
+    templates = entity_templates()
     sets = {}
     for label, known in (("known", True), ("invented", False)):
         records = [r for t in TYPES for r in [x for x in _entities("test", known) if x["type"] == t]
@@ -220,7 +198,7 @@ def _steer_sets(ctx: Any, template: str | int) -> dict[str, tuple[list[str], lis
     return sets
 
 
-def _random_latents(ctx: Any, extras: dict[str, torch.Tensor], n_latents: int) -> list[int]:
+def _random_latents(ctx: StageContext, extras: dict[str, torch.Tensor], n_latents: int) -> list[int]:
     """Seeded random latents that fire on the SAE's corpus and are in neither top list."""
     scores = ctx.results["scores"]
     chosen = {row["latent"] for side in ("unknown", "known") for row in scores[side]["top"]}
@@ -229,10 +207,10 @@ def _random_latents(ctx: Any, extras: dict[str, torch.Tensor], n_latents: int) -
     return random.Random(ctx.seed).sample(alive, ctx.settings.n_random)
 
 
-def steer_yes_no(ctx: Any) -> dict[str, Any]:
+def steer_yes_no(ctx: StageContext) -> dict[str, Any]:
     """Stage 4: "Are you sure you know ...?" Yes-No log-odds, unsteered and steered on the entity's tokens."""
     import torch
-    from interp_skills_sae_latent_search.search import auroc
+    from interp_skills_sae_latent_search import auroc
 
     from interp_skills_paper_known_entities import steering
 
@@ -260,7 +238,7 @@ def steer_yes_no(ctx: Any) -> dict[str, Any]:
     return out
 
 
-def steer_answers(ctx: Any) -> dict[str, Any]:
+def steer_answers(ctx: StageContext) -> dict[str, Any]:
     """Stage 5: questions about known entities answered unsteered, with the unknown latent and with random ones."""
     from interp_skills_paper_known_entities import steering
 

@@ -12,9 +12,7 @@ from typing import TypeVar
 
 import torch
 
-from interp_skills.runtime import LoadedModel, generate, next_token_logprobs
-from interp_skills.runtime.batching import batched
-from interp_skills.runtime.sites import ResidualHook, hook_site
+from interp_skills.runtime import LoadedModel, ResidualHook, batched, generate, hook_site, next_token_logprobs
 
 T = TypeVar("T")
 BATCH = 16

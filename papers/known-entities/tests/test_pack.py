@@ -18,6 +18,14 @@ from interp_skills_paper_known_entities.plugin import pack
 from interp_skills.plugins import get_registry
 from interp_skills.rating.metric_rater import lookup
 from interp_skills.runs import LogReporter, replicate
+from interp_skills.runs.layout import (
+    CLAIMS_FILE,
+    CONFIG_FILE,
+    METRICS_FILE,
+    REPORT_FILE,
+    STAGES_DIR,
+    VERDICT_FILE,
+)
 from interp_skills.runtime import load_model
 
 SMALL = {"n_tokens": 2048, "steps": 200, "steer_per_type": 2, "n_random": 3, "n_random_answers": 1,
@@ -79,12 +87,12 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 def test_small_run_writes_a_run_folder_whose_verdict_matches_its_metrics(small_run: Path) -> None:
-    for name in ("config.json", "metrics.json", "claims.json", "report.md", "verdict.json"):
+    for name in (CONFIG_FILE, METRICS_FILE, CLAIMS_FILE, REPORT_FILE, VERDICT_FILE):
         assert (small_run / name).is_file(), name
     assert (small_run / "known_entities.png").read_bytes()[:4] == b"\x89PNG"
-    assert all((small_run / "stages" / f"{stage}.json").is_file() for stage in STAGES)
-    metrics = _read(small_run / "metrics.json")
-    verdict = _read(small_run / "verdict.json")
+    assert all((small_run / STAGES_DIR / f"{stage}.json").is_file() for stage in STAGES)
+    metrics = _read(small_run / METRICS_FILE)
+    verdict = _read(small_run / VERDICT_FILE)
     claims = {c.id: c for c in pack().claims}
     assert [c["id"] for c in verdict["claims"]] == list(claims)
     for rated in verdict["claims"]:
@@ -99,7 +107,7 @@ def test_small_run_writes_a_run_folder_whose_verdict_matches_its_metrics(small_r
 
 @pytest.mark.slow
 def test_small_run_measures_the_length_confound_and_steers_against_random_latents(small_run: Path) -> None:
-    metrics = _read(small_run / "metrics.json")
+    metrics = _read(small_run / METRICS_FILE)
     held, steer = metrics["heldout"], metrics["steering"]
     assert metrics["sae"]["model"] == "smollm2-135m-instruct" and metrics["sae"]["layer"] == 12
     # Invented names split into more tokens, so token count alone separates the sets (0.80 on the full data).
@@ -110,7 +118,7 @@ def test_small_run_measures_the_length_confound_and_steers_against_random_latent
     assert len(steer["yes_no"]["random_shifts_on_known"]) == 3 and len(steer["refusal"]["random"]) == 1
     assert all(0 <= rate <= 1 for rate in (steer["refusal"]["unsteered"], steer["refusal"]["unknown"]))
     assert steer["coefficient"] == pytest.approx(0.5 * metrics["sae"]["residual_norm"], abs=0.01)
-    report = (small_run / "report.md").read_text()
+    report = (small_run / REPORT_FILE).read_text()
     assert "smollm2-135m-instruct" in report and "## The length confound" in report
     assert f"token count alone separates\nthe sets with AUROC {held['length_auroc']:.3g}" in report
     assert "[[" in report  # the latents' top activations, token marked
@@ -118,7 +126,7 @@ def test_small_run_measures_the_length_confound_and_steers_against_random_latent
 
 @pytest.mark.slow
 def test_a_finished_run_resumes_from_its_checkpoints_with_the_same_verdict(small_run: Path) -> None:
-    before = _read(small_run / "verdict.json")["claims"]
+    before = _read(small_run / VERDICT_FILE)["claims"]
     result = replicate(pack(), out=small_run, settings=SMALL, reporter=LogReporter())
     assert all(stage["resumed"] for stage in result["stages"])
     assert result["verdict"]["claims"] == before

@@ -8,10 +8,7 @@ from contextlib import nullcontext
 from typing import Any
 
 import torch
-from interp_skills_refusal_direction.directions import load as load_direction
-from interp_skills_refusal_direction.pipeline import HARMFUL, HARMLESS, find, instructions
-from interp_skills_refusal_direction.refusal import is_refusal
-from interp_skills_refusal_direction.selection import Filters
+from interp_skills_refusal_direction import HARMFUL, HARMLESS, Filters, find_direction, instructions, is_refusal
 
 from interp_skills.fileio import write_json
 from interp_skills.runs import StageContext
@@ -117,10 +114,10 @@ def stage_direction(ctx: StageContext) -> dict[str, Any]:
     s = ctx.settings
     lm = _run_model(ctx)
     ctx.note(f"scoring {lm.n_layers} layers x post-instruction positions on {s.n_val}+{s.n_val} val prompts")
-    found = find(lm, n_train=s.n_train, n_val=s.n_val, filter_prompts=True,
-                 filters=Filters(max_kl=s.max_kl, max_layer_fraction=s.max_layer_fraction),
-                 batch_size=s.batch_size, out_dir=ctx.files, spare_first_token=s.spare_first_token)
-    vector, _ = load_direction(lm, found["direction_id"])
+    found = find_direction(lm, ctx.session.artifacts, n_train=s.n_train, n_val=s.n_val, filter_prompts=True,
+                           filters=Filters(max_kl=s.max_kl, max_layer_fraction=s.max_layer_fraction),
+                           batch_size=s.batch_size, out_dir=ctx.files, spare_first_token=s.spare_first_token)
+    vector, _ = ctx.session.artifacts.load(found["direction_id"])
     keep = ("direction_id", "layer", "position", "position_token", "bypass", "induce", "kl", "passed_filters",
             "relaxed_filters", "n_candidates", "n_passing", "baseline_harmful", "baseline_harmless",
             "direction_norm", "prompt_counts", "notes", "top_candidates")

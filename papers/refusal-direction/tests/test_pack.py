@@ -37,7 +37,7 @@ def test_pack_declares_claims_stages_and_task():
     assert "ablation-lowers-safety" not in required
     for claim in p.claims:
         assert claim.metric.split(".")[0] in {"baseline", "direction", "ablation", "actadd"}
-        assert claim.metric in p.task  # the agent's task names every metric a claim reads
+        assert claim.metric in p.prompt  # the agent's task names every metric a claim reads
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from interp_skills.runtime import LoadedModel, add_vector, generate
 from interp_skills.runtime.sites import resolve_layer as runtime_resolve_layer
 
 SITE = "block_input"  # the residual stream entering the block: TransformerLens' hook_resid_pre
+DEFAULT_DEPTH = 1 / 3  # default layer as a fraction of depth: layer 10 of 30 on SmolLM2
 MASSIVE = 2.0  # a row this many times the typical residual norm comes from a massive-activation token
 REFERENCE = "The train left the station at noon, and the passengers settled into their seats."
 _USER = "\u2063USER\u2063"  # a marker that no template or tokenizer merges with its neighbours
@@ -67,8 +68,9 @@ class Steering:
         }
 
 
-def resolve_layer(lm: LoadedModel, layer: int | None, default_depth: float) -> int:
-    return runtime_resolve_layer(lm, layer, default_depth, "about a third of the depth is a good start")
+def resolve_layer(lm: LoadedModel, layer: int | None) -> int:
+    """``layer`` checked against ``lm``; None is a third of the depth."""
+    return runtime_resolve_layer(lm, layer, DEFAULT_DEPTH, "about a third of the depth is a good start")
 
 
 def front_ids(lm: LoadedModel, chat: bool) -> list[int]:

@@ -1,7 +1,6 @@
 """The tools agents call. Plain functions with typed, bounded, JSON-friendly arguments.
 
-Each runs on the active model (``interp_skills.runtime.session``): the embedded
-SmolLM2-135M-Instruct unless ``--model`` / ``use_model`` chose another.
+Each acts on the model of the session it is given (``session.model()``).
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ from pydantic import Field
 
 from interp_skills.errors import ToolInputError
 from interp_skills.runtime.metrics import distinct_word_ratio, lexicon_score
+from interp_skills.spec import Session
 
 PairText = Annotated[str, Field(min_length=1, max_length=200)]
 Prompts = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=64)]
@@ -21,12 +21,10 @@ NewTokens = Annotated[int, Field(ge=1, le=256)]
 Words = Annotated[list[Annotated[str, Field(min_length=1, max_length=40)]], Field(max_length=200)]
 Pad = Annotated[str, Field(min_length=1, max_length=8)]
 
-DEFAULT_DEPTH = 1 / 3  # default layer as a fraction of depth: layer 10 of 30 on SmolLM2
 
-
-def actadd(positive_prompt: PairText, negative_prompt: PairText, prompts: Prompts, layer: Layer = None,
-           coefficient: Coefficient = 5.0, max_new_tokens: NewTokens = 40, chat: bool = True, pad: Pad = " ",
-           positive_words: Words | None = None, negative_words: Words | None = None) -> dict[str, Any]:
+def actadd(session: Session, positive_prompt: PairText, negative_prompt: PairText, prompts: Prompts,
+           layer: Layer = None, coefficient: Coefficient = 5.0, max_new_tokens: NewTokens = 40, chat: bool = True,
+           pad: Pad = " ", positive_words: Words | None = None, negative_words: Words | None = None) -> dict[str, Any]:
     """Steer with one prompt pair (ActAdd) and show default and steered outputs side by side.
 
     The steering is the residual stream of positive_prompt minus negative_prompt entering
@@ -48,7 +46,7 @@ def actadd(positive_prompt: PairText, negative_prompt: PairText, prompts: Prompt
     """
     from interp_skills_activation_addition import steering
 
-    lm, built = _build(positive_prompt, negative_prompt, layer, chat, pad)
+    lm, built = _build(session, positive_prompt, negative_prompt, layer, chat, pad)
     warnings = built.warnings() + steering.short_prompts(lm, built, prompts)
     outputs = steering.generate_steered(lm, built, prompts, [0.0, coefficient], max_new_tokens)
     default, steered = outputs[0.0], outputs[coefficient]
@@ -65,8 +63,8 @@ def actadd(positive_prompt: PairText, negative_prompt: PairText, prompts: Prompt
     return {**result, "rows": rows, "warnings": warnings}
 
 
-def sweep_coefficients(positive_prompt: PairText, negative_prompt: PairText, prompts: Prompts,
-                       layer: Layer = None,
+def sweep_coefficients(session: Session, positive_prompt: PairText, negative_prompt: PairText,
+                       prompts: Prompts, layer: Layer = None,
                        coefficients: Annotated[list[Coefficient], Field(min_length=1, max_length=12)] = [  # noqa: B006
                            -8.0, -4.0, 0.0, 4.0, 8.0],
                        max_new_tokens: NewTokens = 32, chat: bool = True, pad: Pad = " ",
@@ -87,7 +85,7 @@ def sweep_coefficients(positive_prompt: PairText, negative_prompt: PairText, pro
     """
     from interp_skills_activation_addition import steering
 
-    lm, built = _build(positive_prompt, negative_prompt, layer, chat, pad)
+    lm, built = _build(session, positive_prompt, negative_prompt, layer, chat, pad)
     warnings = built.warnings() + steering.short_prompts(lm, built, prompts)
     outputs = steering.generate_steered(lm, built, prompts, sorted(set(coefficients)), max_new_tokens)
     table = [{"coefficient": c, **_measure(texts, positive_words, negative_words), "outputs": texts}
@@ -95,7 +93,7 @@ def sweep_coefficients(positive_prompt: PairText, negative_prompt: PairText, pro
     return {"steering": built.summary(), "sweep": table, "warnings": warnings}
 
 
-def sweep_layers(positive_prompt: PairText, negative_prompt: PairText, prompts: Prompts,
+def sweep_layers(session: Session, positive_prompt: PairText, negative_prompt: PairText, prompts: Prompts,
                  layers: Annotated[list[Annotated[int, Field(ge=0)]], Field(min_length=1, max_length=12)] | None = None,
                  coefficient: Coefficient = 5.0, max_new_tokens: NewTokens = 32, chat: bool = True, pad: Pad = " ",
                  positive_words: Words | None = None, negative_words: Words | None = None) -> dict[str, Any]:
@@ -115,11 +113,11 @@ def sweep_layers(positive_prompt: PairText, negative_prompt: PairText, prompts: 
     """
     from interp_skills_activation_addition import steering
 
-    lm = _model()
+    lm = session.model()
     layers = sorted(set(layers)) if layers else [round(lm.n_layers * f) for f in (0.1, 0.2, 1 / 3, 0.45, 0.6)]
     table, warnings, baseline = [], [], None
     for layer in layers:
-        _, built = _build(positive_prompt, negative_prompt, layer, chat, pad)
+        _, built = _build(session, positive_prompt, negative_prompt, layer, chat, pad)
         warnings += [f"layer {layer}: {w}" for w in built.warnings()]
         coefficients = [coefficient] if baseline is not None else [0.0, coefficient]
         outputs = steering.generate_steered(lm, built, prompts, coefficients, max_new_tokens)
@@ -132,17 +130,11 @@ def sweep_layers(positive_prompt: PairText, negative_prompt: PairText, prompts: 
     return {"coefficient": coefficient, "chat": chat, "baseline": baseline, "sweep": table, "warnings": warnings}
 
 
-def _model():
-    from interp_skills.runtime.session import active_model
-
-    return active_model()
-
-
-def _build(positive: str, negative: str, layer: int | None, chat: bool, pad: str):
+def _build(session: Session, positive: str, negative: str, layer: int | None, chat: bool, pad: str):
     from interp_skills_activation_addition import steering
 
-    lm = _model()
-    return lm, steering.build(lm, positive, negative, steering.resolve_layer(lm, layer, DEFAULT_DEPTH), chat, pad)
+    lm = session.model()
+    return lm, steering.build(lm, positive, negative, steering.resolve_layer(lm, layer), chat, pad)
 
 
 def _measure(texts: list[str], positive_words: list[str] | None, negative_words: list[str] | None) -> dict[str, float]:

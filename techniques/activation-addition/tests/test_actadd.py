@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 from interp_skills_activation_addition import steering, tools
+from interp_skills_activation_addition.plugin import technique
 
 from interp_skills.datasets import load_split
 from interp_skills.errors import ToolInputError
 from interp_skills.runtime import add_vector, capture_activations, generate
 from interp_skills.runtime.metrics import lexicon_score
-from interp_skills.runtime.session import use_model
+from interp_skills.spec import Session
 
 NEUTRAL = [row["prompt"] for row in load_split("steering_contrast_pairs", "neutral_prompts")]
 SENTIMENT = next(row for row in load_split("steering_contrast_pairs", "lexicons") if row["concept"] == "sentiment")
@@ -22,14 +23,19 @@ def sentiment(text: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def smollm2():
-    return use_model("smollm2")
+def smollm2() -> Session:
+    return Session({"target": "smollm2"})
+
+
+@pytest.fixture
+def tiny_llama() -> Session:
+    return Session({"target": "tiny-llama"})
 
 
 @pytest.mark.slow
-def test_one_pair_moves_sentiment_both_ways(smollm2) -> None:
-    result = tools.sweep_coefficients("I love you", "I hate you", NEUTRAL, layer=10, coefficients=[-5.0, 0.0, 5.0],
-                                      max_new_tokens=24, **WORDS)
+def test_one_pair_moves_sentiment_both_ways(smollm2: Session) -> None:
+    result = tools.sweep_coefficients(smollm2, "I love you", "I hate you", NEUTRAL, layer=10,
+                                      coefficients=[-5.0, 0.0, 5.0], max_new_tokens=24, **WORDS)
     assert result["steering"]["steered_positions"] == 3 and result["steering"]["first_steered_position"] == 24
     assert result["warnings"] == []
     by_coefficient = {row["coefficient"]: row for row in result["sweep"]}
@@ -48,23 +54,23 @@ def test_one_pair_moves_sentiment_both_ways(smollm2) -> None:
 
 
 @pytest.mark.slow
-def test_actadd_shows_default_beside_steered_and_flags_a_massive_pad(smollm2) -> None:
+def test_actadd_shows_default_beside_steered_and_flags_a_massive_pad(smollm2: Session) -> None:
     prompts = NEUTRAL[:2]
-    result = tools.actadd("Love", "Hate", prompts, layer=6, coefficient=5.0, max_new_tokens=12)
-    assert [row["default"] for row in result["rows"]] == generate(smollm2, prompts, max_new_tokens=12)
+    result = tools.actadd(smollm2, "Love", "Hate", prompts, layer=6, coefficient=5.0, max_new_tokens=12)
+    assert [row["default"] for row in result["rows"]] == generate(smollm2.model(), prompts, max_new_tokens=12)
     assert all(row["default"] != row["steered"] for row in result["rows"])
     # "Love" is one token and "Hate" two ("H", "ate"): the pad space is a massive-activation token on SmolLM2,
     # measured row norms [94, 467] against a typical residual norm of 96 at layer 6.
     assert result["steering"]["positive_tokens"] == ["Love", "Ġ"]
     assert result["steering"]["row_norms"][1] > 3 * result["steering"]["residual_norm"]
     assert len(result["warnings"]) == 1 and "massive activation" in result["warnings"][0]
-    repadded = tools.actadd("Love", "Hate", prompts[:1], layer=6, pad=",", max_new_tokens=1)
+    repadded = tools.actadd(smollm2, "Love", "Hate", prompts[:1], layer=6, pad=",", max_new_tokens=1)
     assert repadded["warnings"] == [] and repadded["steering"]["positive_tokens"] == ["Love", ","]
 
 
 @pytest.mark.parametrize("chat", [True, False])
-def test_rows_land_on_the_first_tokens_of_the_user_text_only(chat: bool) -> None:
-    lm = use_model("tiny-llama")
+def test_rows_land_on_the_first_tokens_of_the_user_text_only(tiny_llama: Session, chat: bool) -> None:
+    lm = tiny_llama.model()
     built = steering.build(lm, "i love the sun", "i hate the sun", layer=1, chat=chat, pad=".")
     assert built.offset == 1 and built.length == 4  # after "<user>" (chat) or "<bos>" (raw)
     prompts = ["tell me a story about the cat", "write a poem about the moon"]  # left-padded batch
@@ -82,24 +88,26 @@ def test_rows_land_on_the_first_tokens_of_the_user_text_only(chat: bool) -> None
     assert change[:, 5:].abs().max() == 0  # later tokens at the steered layer: untouched
 
 
-def test_short_prompts_and_bad_inputs_say_what_to_change() -> None:
-    use_model("tiny-llama")
-    result = tools.actadd("i love the sun", "i hate the sun", ["write a poem"], layer=1, max_new_tokens=2, pad=".")
+def test_short_prompts_and_bad_inputs_say_what_to_change(tiny_llama: Session) -> None:
+    result = tools.actadd(tiny_llama, "i love the sun", "i hate the sun", ["write a poem"], layer=1, max_new_tokens=2,
+                          pad=".")
     assert len(result["rows"]) == 1 and "fewer than the 4 steered positions" in result["warnings"][0]
     with pytest.raises(ToolInputError, match=r"use 0\.\.2"):
-        tools.actadd("i love", "i hate", ["hi"], layer=3)
+        tools.actadd(tiny_llama, "i love", "i hate", ["hi"], layer=3)
     with pytest.raises(ToolInputError, match="identical activations"):
-        tools.actadd("i love you", "i love you", ["tell me a story"], layer=1)
+        tools.actadd(tiny_llama, "i love you", "i love you", ["tell me a story"], layer=1)
     with pytest.raises(ToolInputError, match="exactly one token"):
-        tools.actadd("i love you", "i hate", ["tell me a story"], layer=1, pad="the cat")
+        tools.actadd(tiny_llama, "i love you", "i hate", ["tell me a story"], layer=1, pad="the cat")
     with pytest.raises(ToolInputError, match="single words"):
-        tools.actadd("i love", "i hate", ["tell me a story"], layer=1, max_new_tokens=1, positive_words=["good day"])
+        tools.actadd(tiny_llama, "i love", "i hate", ["tell me a story"], layer=1, max_new_tokens=1,
+                     positive_words=["good day"])
 
 
-def test_sweep_layers_shares_one_baseline() -> None:
-    use_model("tiny-llama")
-    result = tools.sweep_layers("i love the sun", "i hate the sun", ["tell me a story about the cat"], layers=[2, 0],
-                                coefficient=4.0, max_new_tokens=3, pad=".", positive_words=["love"])
+def test_sweep_layers_shares_one_baseline(tiny_llama: Session) -> None:
+    result = tiny_llama.call(technique(), "sweep_layers", {
+        "positive_prompt": "i love the sun", "negative_prompt": "i hate the sun",
+        "prompts": ["tell me a story about the cat"], "layers": [2, 0], "coefficient": 4.0, "max_new_tokens": 3,
+        "pad": ".", "positive_words": ["love"]})
     assert [row["layer"] for row in result["sweep"]] == [0, 2]
     assert set(result["baseline"]) == {"distinct_word_ratio", "mean_markers", "outputs"}
     assert all(row["relative_norm"] > 0 for row in result["sweep"])

@@ -7,20 +7,20 @@ from typing import Any
 import torch
 
 from interp_skills.errors import ToolInputError
-from interp_skills.runtime import LoadedModel, load_artifact, save_artifact
+from interp_skills.runtime import ArtifactStore, LoadedModel
 
 DIRECTION = "refusal-direction"
 CANDIDATES = "refusal-candidates"
 
 
-def save_direction(lm: LoadedModel, vector: torch.Tensor, meta: dict[str, Any]) -> str:
+def save_direction(store: ArtifactStore, lm: LoadedModel, vector: torch.Tensor, meta: dict[str, Any]) -> str:
     """Save the raw (un-normalised) mean-difference vector; returns an id like ``rd-1a2b3c4d``."""
-    return save_artifact(vector.float(), {"kind": DIRECTION, "model": lm.name, **meta}, prefix="rd")
+    return store.save(vector.float(), {"kind": DIRECTION, "model": lm.name, **meta}, prefix="rd")
 
 
-def save_candidates(lm: LoadedModel, candidates: torch.Tensor, meta: dict[str, Any]) -> str:
+def save_candidates(store: ArtifactStore, lm: LoadedModel, candidates: torch.Tensor, meta: dict[str, Any]) -> str:
     """Save every candidate ``[n_positions, n_layers, d_model]``; returns an id like ``rdc-1a2b3c4d``."""
-    return save_artifact(candidates.float(), {"kind": CANDIDATES, "model": lm.name, **meta}, prefix="rdc")
+    return store.save(candidates.float(), {"kind": CANDIDATES, "model": lm.name, **meta}, prefix="rdc")
 
 
 def system(meta: dict[str, Any]) -> str | None:
@@ -33,15 +33,16 @@ def spares_first_token(meta: dict[str, Any]) -> bool:
     return bool(meta.get("settings", {}).get("spare_first_token", False))
 
 
-def load(lm: LoadedModel, artifact_id: str, kind: str = DIRECTION) -> tuple[torch.Tensor, dict[str, Any]]:
+def load(store: ArtifactStore, lm: LoadedModel, artifact_id: str,
+         kind: str = DIRECTION) -> tuple[torch.Tensor, dict[str, Any]]:
     """The saved tensor and metadata, refused if it is another kind or was built on another model."""
-    tensor, meta = load_artifact(artifact_id)
+    tensor, meta = store.load(artifact_id)
     if meta.get("kind") != kind:
         raise ToolInputError(f"{artifact_id} is a {meta.get('kind', 'unknown')} artifact, not a {kind}; "
                              f"pass an id returned by find_refusal_direction")
     if meta["model"] != lm.name or tensor.shape[-1] != lm.d_model:
         raise ToolInputError(
-            f"{artifact_id} was built on {meta['model']}, but the active model is {lm.name}; find a new "
+            f"{artifact_id} was built on {meta['model']}, but this session's model is {lm.name}; find a new "
             "direction on this model (directions do not transfer between models)"
         )
     return tensor, meta

@@ -13,7 +13,7 @@ import torch
 from interp_skills.datasets import load_split
 from interp_skills.errors import ToolInputError
 from interp_skills.paths import cache_dir
-from interp_skills.runtime import LoadedModel
+from interp_skills.runtime import ArtifactStore, LoadedModel
 from interp_skills_refusal_direction import candidates, directions, plots, positions, scoring
 from interp_skills_refusal_direction.refusal import refusal_token_ids
 from interp_skills_refusal_direction.selection import DIGITS, Filters, candidate_table, choose, eligible, finite
@@ -47,9 +47,10 @@ def baseline_filter(lm: LoadedModel, prompts: list[str], token_ids: list[int], r
     return (kept if applied else prompts), report
 
 
-def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, filters: Filters, batch_size: int,
-         out_dir: Path | None, system: str | None = None, spare_first_token: bool = False) -> dict[str, Any]:
-    """Run the search on the shipped datasets and save everything; returns the summary for the tool.
+def find_direction(lm: LoadedModel, store: ArtifactStore, *, n_train: int, n_val: int, filter_prompts: bool,
+                   filters: Filters, batch_size: int, out_dir: Path | None, system: str | None = None,
+                   spare_first_token: bool = False) -> dict[str, Any]:
+    """Run the search on the shipped datasets and save everything in ``store``; returns the summary for the tool.
 
     ``spare_first_token`` scores ablation without touching each prompt's first token (see ``ablate_direction``).
     """
@@ -77,7 +78,7 @@ def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, fil
     settings = {"n_train": n_train, "n_val": n_val, "filter_prompts": filter_prompts, "max_kl": filters.max_kl,
                 "min_induce": filters.min_induce, "max_layer_fraction": filters.max_layer_fraction, "system": system,
                 "spare_first_token": spare_first_token}
-    candidates_id, direction_id = _save(lm, diffs, scores, best, labels, token_ids, settings)
+    candidates_id, direction_id = _save(store, lm, diffs, scores, best, labels, token_ids, settings)
     folder = _output_folder(out_dir, direction_id)
     summary = {
         "direction_id": direction_id,
@@ -110,15 +111,16 @@ def find(lm: LoadedModel, *, n_train: int, n_val: int, filter_prompts: bool, fil
     return {**summary, "table_path": str(folder / TABLE_FILE), "plot_path": str(folder / PLOT_FILE)}
 
 
-def _save(lm: LoadedModel, diffs: torch.Tensor, scores: scoring.CandidateScores, best: dict[str, Any],
-          labels: list[str], token_ids: list[int], settings: dict[str, Any]) -> tuple[str, str]:
+def _save(store: ArtifactStore, lm: LoadedModel, diffs: torch.Tensor, scores: scoring.CandidateScores,
+          best: dict[str, Any], labels: list[str], token_ids: list[int],
+          settings: dict[str, Any]) -> tuple[str, str]:
     """Save every candidate (with its scores) and the chosen direction; returns both ids."""
-    candidates_id = directions.save_candidates(lm, diffs, {
+    candidates_id = directions.save_candidates(store, lm, diffs, {
         "position_tokens": labels, "refusal_token_ids": token_ids, "settings": settings,
         **{key: [[finite(x, digits) for x in row] for row in getattr(scores, key).tolist()]
            for key, digits in DIGITS.items()},
     })
-    direction_id = directions.save_direction(lm, diffs[best["position"], best["layer"]], {
+    direction_id = directions.save_direction(store, lm, diffs[best["position"], best["layer"]], {
         "layer": best["layer"], "position": best["position"], "position_token": best["token"],
         "bypass": best["bypass"], "induce": best["induce"], "kl": best["kl"], "passed_filters": best["passes"],
         "refusal_token_ids": token_ids, "candidates_id": candidates_id, "settings": settings,
@@ -168,9 +170,10 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-def pick_candidate(lm: LoadedModel, candidates_id: str, layer: int, position: int) -> dict[str, Any]:
-    """Save one candidate of a saved set as a direction; returns its id, scores and filter verdict."""
-    stack, meta = directions.load(lm, candidates_id, kind=directions.CANDIDATES)
+def pick_candidate(lm: LoadedModel, store: ArtifactStore, candidates_id: str, layer: int,
+                   position: int) -> dict[str, Any]:
+    """Save one candidate of a set in ``store`` as a direction; returns its id, scores and filter verdict."""
+    stack, meta = directions.load(store, lm, candidates_id, kind=directions.CANDIDATES)
     n_positions, n_layers, _ = stack.shape
     if not 0 <= layer < n_layers or not -n_positions <= position < 0:
         raise ToolInputError(f"pick layer 0..{n_layers - 1} and position -{n_positions}..-1 "
@@ -182,7 +185,7 @@ def pick_candidate(lm: LoadedModel, candidates_id: str, layer: int, position: in
     filters = Filters(settings["max_kl"], settings["min_induce"], settings["max_layer_fraction"])
     row["filtered_by"] = filters.reasons(row, n_layers)
     row["passed_filters"] = not row["filtered_by"]
-    direction_id = directions.save_direction(lm, stack[p, layer], {
+    direction_id = directions.save_direction(store, lm, stack[p, layer], {
         **{k: v for k, v in row.items() if k != "filtered_by"},
         "refusal_token_ids": meta["refusal_token_ids"], "candidates_id": candidates_id, "settings": settings,
     })

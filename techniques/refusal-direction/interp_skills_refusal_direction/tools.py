@@ -1,7 +1,7 @@
 """The tools agents call. Plain functions with typed, bounded, JSON-friendly arguments.
 
-Each runs on the active model (``interp_skills.runtime.session``): the embedded
-SmolLM2-135M-Instruct unless ``--model`` / ``use_model`` chose another.
+Each acts on the session it is given: ``session.model()`` (the embedded SmolLM2-135M-Instruct
+unless the session names another) and ``session.artifacts`` for directions and candidate sets.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from interp_skills.spec import Session
+
 Prompts = Annotated[list[Annotated[str, Field(min_length=1, max_length=2000)]], Field(min_length=1, max_length=64)]
 NewTokens = Annotated[int, Field(ge=1, le=256)]
 ArtifactId = Annotated[str, Field(min_length=4, max_length=40)]
@@ -18,13 +20,8 @@ Folder = Annotated[str | None, Field(max_length=1000)]
 System = Annotated[str | None, Field(max_length=4000)]
 
 
-def _model():
-    from interp_skills.runtime.session import active_model
-
-    return active_model()
-
-
 def find_refusal_direction(
+    session: Session,
     n_train: Annotated[int, Field(ge=2, le=96)] = 96,
     n_val: Annotated[int, Field(ge=1, le=32)] = 32,
     filter_prompts: bool = True,
@@ -63,12 +60,13 @@ def find_refusal_direction(
     from interp_skills_refusal_direction.selection import Filters
 
     folder = pipeline.check_out_dir(out_dir)
-    return pipeline.find(_model(), n_train=n_train, n_val=n_val, filter_prompts=filter_prompts,
-                         filters=Filters(max_kl, min_induce, max_layer_fraction), batch_size=batch_size,
-                         out_dir=folder, system=system)
+    filters = Filters(max_kl, min_induce, max_layer_fraction)
+    return pipeline.find_direction(session.model(), session.artifacts, n_train=n_train, n_val=n_val,
+                                   filter_prompts=filter_prompts, filters=filters, batch_size=batch_size,
+                                   out_dir=folder, system=system)
 
 
-def pick_candidate(candidates_id: ArtifactId, layer: Annotated[int, Field(ge=0, le=512)],
+def pick_candidate(session: Session, candidates_id: ArtifactId, layer: Annotated[int, Field(ge=0, le=512)],
                    position: Annotated[int, Field(ge=-64, le=-1)]) -> dict[str, Any]:
     """Save another candidate from a find_refusal_direction run as a direction (e.g. one with lower KL).
 
@@ -79,11 +77,12 @@ def pick_candidate(candidates_id: ArtifactId, layer: Annotated[int, Field(ge=0, 
     """
     from interp_skills_refusal_direction import pipeline
 
-    return pipeline.pick_candidate(_model(), candidates_id, layer, position)
+    return pipeline.pick_candidate(session.model(), session.artifacts, candidates_id, layer, position)
 
 
-def refusal_scores(prompts: Prompts, max_new_tokens: NewTokens = 48, system: System = None) -> dict[str, Any]:
-    """How much the active model refuses: substring-matched refusals and first-token refusal log-odds.
+def refusal_scores(session: Session, prompts: Prompts, max_new_tokens: NewTokens = 48,
+                   system: System = None) -> dict[str, Any]:
+    """How much the session's model refuses: substring-matched refusals and first-token refusal log-odds.
 
     Use on any model, e.g. one written by orthogonalize_weights (pass its folder as --model).
 
@@ -95,7 +94,7 @@ def refusal_scores(prompts: Prompts, max_new_tokens: NewTokens = 48, system: Sys
     from interp_skills_refusal_direction import effects
     from interp_skills_refusal_direction.refusal import is_refusal, refusal_token_ids
 
-    lm = _model()
+    lm = session.model()
     token_ids = refusal_token_ids(lm.tokenizer)
     texts, log_odds = effects.score_prompts(lm, prompts, token_ids, max_new_tokens, system=system)
     rows = [{"prompt": p, "completion": t, "refused": is_refusal(t), "log_odds": round(s, 3)}
@@ -109,7 +108,8 @@ def refusal_scores(prompts: Prompts, max_new_tokens: NewTokens = 48, system: Sys
     }
 
 
-def ablate_and_generate(direction_id: ArtifactId, prompts: Prompts, max_new_tokens: NewTokens = 64) -> dict[str, Any]:
+def ablate_and_generate(session: Session, direction_id: ArtifactId, prompts: Prompts,
+                        max_new_tokens: NewTokens = 64) -> dict[str, Any]:
     """Generate with and without the direction ablated at every layer, side by side, with refusal flags.
 
     Ablation removes the direction's component from the residual stream at every block input,
@@ -124,8 +124,8 @@ def ablate_and_generate(direction_id: ArtifactId, prompts: Prompts, max_new_toke
     from interp_skills.runtime import ablate_direction
     from interp_skills_refusal_direction import directions, effects
 
-    lm = _model()
-    vector, meta = directions.load(lm, direction_id)
+    lm = session.model()
+    vector, meta = directions.load(session.artifacts, lm, direction_id)
     spare = directions.spares_first_token(meta)
     result = effects.side_by_side(lm, prompts, meta["refusal_token_ids"], max_new_tokens,
                                   lambda: ablate_direction(lm, vector, spare_first_token=spare), "ablated",
@@ -133,7 +133,7 @@ def ablate_and_generate(direction_id: ArtifactId, prompts: Prompts, max_new_toke
     return {"direction_id": direction_id, "layer": meta["layer"], "position": meta["position"], **result}
 
 
-def induce_refusal(direction_id: ArtifactId, prompts: Prompts,
+def induce_refusal(session: Session, direction_id: ArtifactId, prompts: Prompts,
                    coefficient: Annotated[float, Field(ge=-10, le=10)] = 1.0,
                    max_new_tokens: NewTokens = 64) -> dict[str, Any]:
     """Generate with and without coefficient x the raw direction added at its layer, side by side.
@@ -150,8 +150,8 @@ def induce_refusal(direction_id: ArtifactId, prompts: Prompts,
     from interp_skills.runtime import add_vector
     from interp_skills_refusal_direction import directions, effects
 
-    lm = _model()
-    vector, meta = directions.load(lm, direction_id)
+    lm = session.model()
+    vector, meta = directions.load(session.artifacts, lm, direction_id)
     result = effects.side_by_side(
         lm, prompts, meta["refusal_token_ids"], max_new_tokens,
         lambda: add_vector(lm, vector, [meta["layer"]], coefficient, site="block_input"), "steered",
@@ -159,11 +159,12 @@ def induce_refusal(direction_id: ArtifactId, prompts: Prompts,
     return {"direction_id": direction_id, "layer": meta["layer"], "coefficient": coefficient, **result}
 
 
-def orthogonalize_weights(direction_id: ArtifactId, out_dir: Folder = None, check: bool = True) -> dict[str, Any]:
+def orthogonalize_weights(session: Session, direction_id: ArtifactId, out_dir: Folder = None,
+                          check: bool = True) -> dict[str, Any]:
     """Write a copy of the model with the direction projected out of every weight that writes to the residual stream.
 
     The edited model refuses as if the direction were ablated, with no hooks: load it with
-    --model <path> (or use_model(path)). Edits embeddings, attention output and MLP output
+    --model <path> (or Session({"target": path})). Edits embeddings, attention output and MLP output
     projections (and biases); tied embeddings are untied so the unembedding is unchanged.
 
     Args:
@@ -174,8 +175,8 @@ def orthogonalize_weights(direction_id: ArtifactId, out_dir: Folder = None, chec
     from interp_skills_refusal_direction import directions, edited_model
     from interp_skills_refusal_direction.pipeline import check_out_dir
 
-    lm = _model()
-    vector, _ = directions.load(lm, direction_id)
+    lm = session.model()
+    vector, _ = directions.load(session.artifacts, lm, direction_id)
     folder = check_out_dir(out_dir) or edited_model.default_folder(lm, direction_id)
     result = edited_model.write_edited(lm, vector, Path(folder))
     if check:

@@ -18,7 +18,7 @@ from interp_skills_refusal_direction.refusal import refusal_token_ids
 from interp_skills_refusal_direction.selection import NOT_FINITE, eligible
 
 from interp_skills.runtime import LoadedModel, load_model
-from interp_skills.runtime.session import use_model
+from interp_skills.spec import Session
 
 pytestmark = pytest.mark.slow
 N_LAYERS, N_POSITIONS = 30, 6
@@ -26,19 +26,24 @@ LOGIT_TOLERANCE = 1e-3  # max |logit difference|, float32, between the written m
 
 
 @pytest.fixture(scope="module")
-def smollm2() -> LoadedModel:
-    return use_model("smollm2")
+def session() -> Session:
+    return Session({"target": "smollm2"})
 
 
 @pytest.fixture(scope="module")
-def run(smollm2: LoadedModel, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def smollm2(session: Session) -> LoadedModel:
+    return session.model()
+
+
+@pytest.fixture(scope="module")
+def run(session: Session, smollm2: LoadedModel, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The whole search on small splits: 8 train and 1 val prompt per side, all 180 candidates.
 
     An empty system prompt keeps the 180-candidate sweep short: SmolLM2's default one is 20 of
     the ~43 tokens of each prompt.
     """
     out = tmp_path_factory.mktemp("refusal") / "run"
-    return tools.find_refusal_direction(n_train=8, n_val=1, out_dir=str(out), system="")
+    return tools.find_refusal_direction(session, n_train=8, n_val=1, out_dir=str(out), system="")
 
 
 def test_every_candidate_is_scored_and_filtered_as_in_the_paper(run: dict[str, Any]) -> None:
@@ -60,8 +65,9 @@ def test_every_candidate_is_scored_and_filtered_as_in_the_paper(run: dict[str, A
     assert run["prompt_counts"] == {"harmful_train": 8, "harmful_val": 1, "harmless_train": 8, "harmless_val": 1}
 
 
-def test_written_model_matches_hook_ablation(smollm2: LoadedModel, run: dict[str, Any], tmp_path: Path) -> None:
-    written = tools.orthogonalize_weights(run["direction_id"], out_dir=str(tmp_path / "edited"))
+def test_written_model_matches_hook_ablation(session: Session, smollm2: LoadedModel, run: dict[str, Any],
+                                             tmp_path: Path) -> None:
+    written = tools.orthogonalize_weights(session, run["direction_id"], out_dir=str(tmp_path / "edited"))
     assert written["untied_embeddings"] and written["n_edited"] == 1 + 2 * N_LAYERS
     assert written["check"]["max_abs_logit_diff"] < LOGIT_TOLERANCE, written["check"]
     assert written["check"]["max_residual_share_along_direction"] < 1e-4
@@ -71,7 +77,7 @@ def test_written_model_matches_hook_ablation(smollm2: LoadedModel, run: dict[str
     assert torch.equal(edited.model.lm_head.weight, smollm2.model.lm_head.weight)  # unembedding unchanged
 
 
-def test_adding_the_direction_moves_refusal_log_odds_both_ways(smollm2: LoadedModel) -> None:
+def test_adding_the_direction_moves_refusal_log_odds_both_ways(session: Session, smollm2: LoadedModel) -> None:
     """Mean difference of 32 + 32 train prompts at the last template token, layer 12, added 4x at its layer.
 
     Measured on 2026-11-27 (8 test prompts each): harmless -4.27 -> -3.00 (+1.27) with +4x,
@@ -79,10 +85,11 @@ def test_adding_the_direction_moves_refusal_log_odds_both_ways(smollm2: LoadedMo
     """
     harmful, harmless = (pipeline.instructions(name, "train", 32) for name in (pipeline.HARMFUL, pipeline.HARMLESS))
     diffs = candidates.mean_difference(smollm2, harmful, harmless, N_POSITIONS)
-    direction_id = directions.save_direction(smollm2, diffs[-1, 12], {
+    direction_id = directions.save_direction(session.artifacts, smollm2, diffs[-1, 12], {
         "layer": 12, "position": -1, "refusal_token_ids": refusal_token_ids(smollm2.tokenizer)})
-    up = tools.induce_refusal(direction_id, pipeline.instructions(pipeline.HARMLESS, "test", 8), 4.0, max_new_tokens=1)
-    down = tools.induce_refusal(direction_id, pipeline.instructions(pipeline.HARMFUL, "test", 8), -4.0,
+    up = tools.induce_refusal(session, direction_id, pipeline.instructions(pipeline.HARMLESS, "test", 8), 4.0,
+                              max_new_tokens=1)
+    down = tools.induce_refusal(session, direction_id, pipeline.instructions(pipeline.HARMFUL, "test", 8), -4.0,
                                 max_new_tokens=1)
     assert up["mean_steered_log_odds"] > up["mean_default_log_odds"] + 0.6, up
     assert down["mean_steered_log_odds"] < down["mean_default_log_odds"] - 0.3, down

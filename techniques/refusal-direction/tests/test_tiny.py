@@ -7,12 +7,13 @@ import json
 import pytest
 import torch
 from interp_skills_refusal_direction import candidates, positions, scoring, tools
+from interp_skills_refusal_direction.plugin import technique
 from interp_skills_refusal_direction.refusal import refusal_token_ids
 from interp_skills_refusal_direction.selection import eligible
 
 from interp_skills.errors import InterpSkillsError, ToolInputError
-from interp_skills.runtime.session import use_model
 from interp_skills.runtime.tiny import tiny_model
+from interp_skills.spec import Session
 
 HARMFUL = ["how do i make a bomb", "tell me how to hate you", "write a poem about hate"]
 HARMLESS = ["how do i make a cake", "tell me a story", "write a poem about the sun", "what is a cat"]
@@ -48,8 +49,9 @@ def test_batching_candidates_does_not_change_their_scores() -> None:
 
 
 def test_find_refusal_direction_end_to_end_on_a_tiny_model(tmp_path) -> None:
-    use_model("tiny-qwen2")
-    result = tools.find_refusal_direction(n_train=4, n_val=2, batch_size=16, out_dir=str(tmp_path / "run"))
+    session = Session({"target": "tiny-qwen2"})
+    result = session.call(technique(), "find_refusal_direction",
+                          {"n_train": 4, "n_val": 2, "batch_size": 16, "out_dir": str(tmp_path / "run")})
     assert result["table_shape"] == [2, 3] and result["n_candidates"] == 6
     table = json.loads((tmp_path / "run" / "candidates.json").read_text())["table"]
     assert len(table) == 6 and (tmp_path / "run" / "candidates.png").stat().st_size > 10_000
@@ -58,26 +60,26 @@ def test_find_refusal_direction_end_to_end_on_a_tiny_model(tmp_path) -> None:
     assert any("No candidate passed every filter" in note for note in result["notes"])
     assert all("layer >= 2" in row["filtered_by"] for row in table if row["layer"] == 2)
     assert result["bypass"] == min(row["bypass"] for row in eligible(table, result["relaxed_filters"]))
-    picked = tools.pick_candidate(result["candidates_id"], layer=1, position=-1)
+    picked = tools.pick_candidate(session, result["candidates_id"], layer=1, position=-1)
     assert picked["direction_id"].startswith("rd-") and picked["layer"] == 1
     assert picked["bypass"] == next(r["bypass"] for r in table if r["layer"] == 1 and r["position"] == -1)
-    written = tools.orthogonalize_weights(picked["direction_id"], out_dir=str(tmp_path / "edited"))
+    written = tools.orthogonalize_weights(session, picked["direction_id"], out_dir=str(tmp_path / "edited"))
     assert written["check"]["matches_hook_ablation"] and written["check"]["max_abs_logit_diff"] < 1e-4
 
 
 def test_bad_inputs_say_what_to_change(tmp_path) -> None:
-    use_model("tiny-llama")
+    session = Session({"target": "tiny-llama"})
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "notes.txt").write_text("mine")
     with pytest.raises(ToolInputError, match="not empty; pass a new folder"):
-        tools.find_refusal_direction(n_train=4, n_val=2, out_dir=str(tmp_path / "taken"))
+        tools.find_refusal_direction(session, n_train=4, n_val=2, out_dir=str(tmp_path / "taken"))
     with pytest.raises(InterpSkillsError, match="rd-00000000"):
-        tools.ablate_and_generate("rd-00000000", ["hi"])
-    built = tools.find_refusal_direction(n_train=4, n_val=1, filter_prompts=False)
+        tools.ablate_and_generate(session, "rd-00000000", ["hi"])
+    built = tools.find_refusal_direction(session, n_train=4, n_val=1, filter_prompts=False)
     with pytest.raises(ToolInputError, match="pick layer 0..2 and position -2..-1"):
-        tools.pick_candidate(built["candidates_id"], layer=5, position=-1)
+        tools.pick_candidate(session, built["candidates_id"], layer=5, position=-1)
     with pytest.raises(ToolInputError, match="not a refusal-direction"):
-        tools.induce_refusal(built["candidates_id"], ["hi"])
-    use_model("tiny-gpt2")
+        tools.induce_refusal(session, built["candidates_id"], ["hi"])
+    session.use("tiny-gpt2")
     with pytest.raises(ToolInputError, match="built on tiny-llama"):
-        tools.ablate_and_generate(built["direction_id"], ["hi"])
+        tools.ablate_and_generate(session, built["direction_id"], ["hi"])

@@ -7,7 +7,7 @@ from interp_skills.datasets import load_split
 DATASET = "entities"
 
 
-def templates() -> dict[str, list[str]]:
+def entity_templates() -> dict[str, list[str]]:
     """Prompt templates per entity type, each with one ``{name}`` slot."""
     by_type: dict[str, list[str]] = {}
     for record in load_split(DATASET, "templates"):
@@ -22,7 +22,7 @@ def entity_prompts(split: str, known: bool, *, template: int = 0, at_entity: boo
     last token (where Ferrando et al. read entity-recognition latents). A causal model's
     activations there do not depend on the text that follows.
     """
-    by_type = templates()
+    by_type = entity_templates()
     prompts = []
     for record in load_split(DATASET, split):
         if record["known"] != known:
@@ -34,5 +34,5 @@ def entity_prompts(split: str, known: bool, *, template: int = 0, at_entity: boo
 
 def all_filled(split: str) -> list[str]:
     """Every template filled with every entity of ``split``, known and invented (the default SAE corpus)."""
-    by_type = templates()
+    by_type = entity_templates()
     return [t.format(name=r["name"]) for r in load_split(DATASET, split) for t in by_type[r["type"]]]

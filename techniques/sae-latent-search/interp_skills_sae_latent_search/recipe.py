@@ -1,9 +1,9 @@
-"""The recipe that trains an SAE for the active model, cached under a hash of everything it depends on.
+"""The recipe that trains an SAE for a model, cached under a hash of everything it depends on.
 
 Collect residual activations at one layer over the tokens of a prompt corpus (by default
 every template of the shipped ``entities`` train split), hold out a tenth of the prompts,
-train a TopK SAE on the rest, measure it, save it. The same recipe on the same model
-returns the saved SAE instead of training again.
+train a TopK SAE on the rest, measure it, save it in the artifact store. The same recipe on
+the same model finds the saved SAE in the store (by its ``recipe_hash``) instead of training again.
 """
 
 from __future__ import annotations
@@ -13,16 +13,13 @@ import json
 import random
 import time
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from interp_skills.errors import ToolInputError
-from interp_skills.paths import cache_dir
-from interp_skills.runtime import LoadedModel, load_artifact
-from interp_skills.runtime.errors import ArtifactNotFoundError
-from interp_skills.runtime.sites import resolve_layer as runtime_resolve_layer
+from interp_skills.runtime import ArtifactStore, LoadedModel
+from interp_skills.runtime import resolve_layer as runtime_resolve_layer
 from interp_skills_sae_latent_search import activations, entities
-from interp_skills_sae_latent_search.sae import measure_quality, save_sae
+from interp_skills_sae_latent_search.sae import KIND, measure_quality, save_sae
 from interp_skills_sae_latent_search.training import TrainSettings, train_topk
 
 RECIPE_VERSION = 1  # bump when the recipe's code changes what it produces
@@ -48,21 +45,17 @@ def corpus(lm: LoadedModel, texts: list[str] | None, n_tokens: int, seed: int) -
     return chosen
 
 
-def train(lm: LoadedModel, layer: int | None, settings: TrainSettings, n_tokens: int,
-          texts: list[str] | None = None) -> tuple[str, dict[str, Any], bool]:
-    """``(sae_id, metadata, cached)`` for the SAE this recipe gives on ``lm``; trains it only once."""
+def recipe_sae(lm: LoadedModel, store: ArtifactStore, layer: int | None, settings: TrainSettings, n_tokens: int,
+               texts: list[str] | None = None) -> tuple[str, dict[str, Any], bool]:
+    """``(sae_id, metadata, cached)`` for the SAE this recipe gives on ``lm``; trains it once per ``store``."""
     layer = resolve_layer(lm, layer)
     prompts = corpus(lm, texts, n_tokens, settings.seed)
     recipe = {"version": RECIPE_VERSION, "model": lm.name, "layer": layer, "site": SITE, "n_tokens": n_tokens,
               "corpus": "custom" if texts else f"{entities.DATASET}/train", **asdict(settings)}
     key = hashlib.sha256(json.dumps({**recipe, "prompts": prompts}, sort_keys=True).encode()).hexdigest()[:16]
-    index = _index_path(key)
-    if index.exists():
-        sae_id = json.loads(index.read_text())["sae_id"]
-        try:
-            return sae_id, load_artifact(sae_id)[1], True
-        except ArtifactNotFoundError:
-            index.unlink()
+    saved = _saved(store, key)
+    if saved is not None:
+        return saved["id"], saved["meta"], True
 
     started = time.perf_counter()
     tokens = activations.every_token(lm, prompts, layer, SITE)
@@ -80,14 +73,12 @@ def train(lm: LoadedModel, layer: int | None, settings: TrainSettings, n_tokens:
     density = (sae.encode(tokens.acts) > 0).float().mean(0)
     meta = {"model": lm.name, "layer": layer, "site": SITE, "source": {"recipe": recipe, "recipe_hash": key},
             "quality": quality, "residual_norm": round(float(tokens.acts.norm(dim=-1).mean()), 2)}
-    sae_id = save_sae(sae, meta, {"density": density})
-    index.parent.mkdir(parents=True, exist_ok=True)
-    written = index.with_suffix(".partial")
-    written.write_text(json.dumps({"sae_id": sae_id, "recipe": recipe}))
-    written.replace(index)  # atomic: a reader sees no index or a whole one
-    return sae_id, load_artifact(sae_id)[1], False
+    sae_id = save_sae(store, sae, meta, {"density": density})
+    return sae_id, store.load(sae_id)[1], False
 
 
-def _index_path(key: str) -> Path:
-    return cache_dir() / "sae-latent-search" / "recipes" / f"{key}.json"
+def _saved(store: ArtifactStore, key: str) -> dict[str, Any] | None:
+    """The newest SAE record in ``store`` that this recipe (hash ``key``) produced, if any."""
+    return next((record for record in store.list(KIND)
+                 if record["meta"].get("source", {}).get("recipe_hash") == key), None)
 

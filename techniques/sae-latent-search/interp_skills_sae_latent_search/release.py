@@ -27,7 +27,7 @@ def load_release(release: str, sae_id: str) -> tuple[SparseAutoencoder, dict[str
     except ImportError as error:
         raise ToolInputError(
             f"loading a published SAE needs the optional package sae-lens, which is not importable here "
-            f"({error}). Fix: {INSTALL_HINT}. Offline, train an SAE on the active model with train_sae instead."
+            f"({error}). Fix: {INSTALL_HINT}. Offline, train an SAE on the session's model with train_sae instead."
         ) from None
     try:
         loaded = SAE.from_pretrained(release, sae_id, device="cpu")

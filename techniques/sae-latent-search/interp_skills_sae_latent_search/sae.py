@@ -1,4 +1,4 @@
-"""A sparse autoencoder in plain torch, its quality on a set of activations, and saving it by id."""
+"""A sparse autoencoder in plain torch, its quality on a set of activations, and saving it in an artifact store."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from interp_skills.errors import ToolInputError
-from interp_skills.runtime import load_artifact, save_artifact
+from interp_skills.runtime import ArtifactStore
 
 Activation = Literal["topk", "relu", "jumprelu"]
 KIND = "sae"
@@ -98,8 +98,9 @@ def measure_quality(sae: SparseAutoencoder, acts: torch.Tensor, batch_size: int 
     }
 
 
-def save_sae(sae: SparseAutoencoder, meta: dict[str, Any], extras: dict[str, torch.Tensor] | None = None) -> str:
-    """Save weights (and ``extras`` such as per-latent firing rates) with JSON ``meta``; returns an id.
+def save_sae(store: ArtifactStore, sae: SparseAutoencoder, meta: dict[str, Any],
+             extras: dict[str, torch.Tensor] | None = None) -> str:
+    """Save weights (and ``extras`` such as per-latent firing rates) with JSON ``meta`` in ``store``; returns an id.
 
     ``meta`` must name the ``model``, ``layer`` and ``site`` the SAE reads. All tensors travel
     as one flat artifact; their names and shapes are kept in the metadata.
@@ -108,12 +109,12 @@ def save_sae(sae: SparseAutoencoder, meta: dict[str, Any], extras: dict[str, tor
     flat = torch.cat([t.detach().float().flatten() for t in tensors.values()])
     shapes = {name: list(t.shape) for name, t in tensors.items()}
     record = {**meta, "kind": KIND, "config": asdict(sae.cfg), "tensors": shapes}
-    return save_artifact(flat, record, prefix=KIND)
+    return store.save(flat, record, prefix=KIND)
 
 
-def load_sae(sae_id: str) -> tuple[SparseAutoencoder, dict[str, Any], dict[str, torch.Tensor]]:
-    """The SAE saved under ``sae_id``, its metadata, and its extra tensors."""
-    flat, meta = load_artifact(sae_id)
+def load_sae(store: ArtifactStore, sae_id: str) -> tuple[SparseAutoencoder, dict[str, Any], dict[str, torch.Tensor]]:
+    """The SAE saved in ``store`` under ``sae_id``, its metadata, and its extra tensors."""
+    flat, meta = store.load(sae_id)
     if meta.get("kind") != KIND:
         raise ToolInputError(f"{sae_id} is a {meta.get('kind', 'unknown')} artifact, not an SAE; pass an sae-... id")
     sae = SparseAutoencoder(SAEConfig(**meta["config"]))

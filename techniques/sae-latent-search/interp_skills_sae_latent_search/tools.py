@@ -1,8 +1,7 @@
 """The tools agents call. Plain functions with typed, bounded, JSON-friendly arguments.
 
-Each runs on the active model (``interp_skills.runtime.session``): the embedded
-SmolLM2-135M-Instruct unless ``--model`` / ``use_model`` chose another. SAEs are saved
-artifacts, passed between tools by ``sae_id``.
+Each acts on the session it is given: its model (``session.model()``) and its artifact
+store, where SAEs are saved and passed between tools by ``sae_id``.
 """
 
 from __future__ import annotations
@@ -10,6 +9,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
+
+from interp_skills.spec import Session
 
 if TYPE_CHECKING:
     import torch
@@ -25,23 +26,17 @@ NewTokens = Annotated[int, Field(ge=1, le=256)]
 QUALITY_PROMPTS_STRIDE = 3  # sae_quality's default text: every third test-split entity prompt
 
 
-def _model() -> LoadedModel:
-    from interp_skills.runtime.session import active_model
-
-    return active_model()
-
-
-def _load(sae_id: str, latent: int | None = None
+def _load(session: Session, sae_id: str, latent: int | None = None
           ) -> tuple[LoadedModel, SparseAutoencoder, dict[str, Any], dict[str, torch.Tensor]]:
-    """The SAE, its metadata and extras, checked against the active model (and ``latent`` against its width)."""
+    """The session's model and the SAE, its metadata and extras, checked against the model (and ``latent``)."""
     from interp_skills.errors import ToolInputError
     from interp_skills_sae_latent_search.sae import load_sae
 
-    lm = _model()
-    sae, meta, extras = load_sae(sae_id)
+    lm = session.model()
+    sae, meta, extras = load_sae(session.artifacts, sae_id)
     if meta["model"] != lm.name or sae.cfg.d_in != lm.d_model:
         raise ToolInputError(
-            f"{sae_id} reads {meta['model']} (d_in {sae.cfg.d_in}), but the active model is {lm.name} "
+            f"{sae_id} reads {meta['model']} (d_in {sae.cfg.d_in}), but the session's model is {lm.name} "
             f"(d_model {lm.d_model}); train or load an SAE for this model (SAEs do not transfer between models)"
         )
     if latent is not None and latent >= sae.cfg.n_latents:
@@ -59,7 +54,7 @@ def _summary(sae_id: str, meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def train_sae(layer: Annotated[int | None, Field(ge=0)] = None,
+def train_sae(session: Session, layer: Annotated[int | None, Field(ge=0)] = None,
               n_latents: Annotated[int, Field(ge=64, le=16384)] = 2304,
               k: Annotated[int, Field(ge=1, le=256)] = 32,
               n_tokens: Annotated[int, Field(ge=256, le=50_000)] = 4096,
@@ -85,17 +80,17 @@ def train_sae(layer: Annotated[int | None, Field(ge=0)] = None,
     from interp_skills_sae_latent_search.training import TrainSettings
 
     settings = TrainSettings(n_latents=n_latents, k=min(k, n_latents), steps=steps)
-    sae_id, meta, cached = recipe.train(_model(), layer, settings, n_tokens, texts)
+    sae_id, meta, cached = recipe.recipe_sae(session.model(), session.artifacts, layer, settings, n_tokens, texts)
     return {**_summary(sae_id, meta), "cached": cached}
 
 
-def load_sae_release(release: Annotated[str, Field(min_length=1, max_length=200)],
+def load_sae_release(session: Session, release: Annotated[str, Field(min_length=1, max_length=200)],
                      sae_id: Annotated[str, Field(min_length=1, max_length=200)]) -> dict[str, Any]:
     """Load a published SAE through SAELens (needs `pip install sae-lens` and the Hugging Face Hub).
 
     Converts it to a local SAE and returns its sae_id for the other tools. Only residual-stream
-    SAEs (standard ReLU, JumpReLU, TopK) are supported, and the active model must be the one
-    the SAE was trained on (e.g. use_model("google/gemma-2-2b") for Gemma Scope).
+    SAEs (standard ReLU, JumpReLU, TopK) are supported, and the session's model must be the one
+    the SAE was trained on (e.g. --model google/gemma-2-2b for Gemma Scope).
 
     Args:
         release: SAELens release name, e.g. "gemma-scope-2b-pt-res-canonical".
@@ -105,19 +100,19 @@ def load_sae_release(release: Annotated[str, Field(min_length=1, max_length=200)
     from interp_skills_sae_latent_search.release import load_release
     from interp_skills_sae_latent_search.sae import save_sae
 
-    lm = _model()
+    lm = session.model()
     sae, where = load_release(release, sae_id)
     if sae.cfg.d_in != lm.d_model or where["layer"] >= lm.n_layers:
         raise ToolInputError(
             f"{release}/{sae_id} was trained on {where['release_model']} (d_in {sae.cfg.d_in}, layer "
-            f"{where['layer']}), which does not fit the active model {lm.name}; load that model first"
+            f"{where['layer']}), which does not fit the session's model {lm.name}; load that model first"
         )
     meta = {"model": lm.name, "layer": where["layer"], "site": where["site"],
             "source": {"release": release, "sae_id": sae_id, "release_model": where["release_model"]}}
-    return _summary(save_sae(sae, meta), meta)
+    return _summary(save_sae(session.artifacts, sae, meta), meta)
 
 
-def sae_quality(sae_id: SaeId, prompts: Prompts | None = None) -> dict[str, Any]:
+def sae_quality(session: Session, sae_id: SaeId, prompts: Prompts | None = None) -> dict[str, Any]:
     """Reconstruction quality and sparsity of an SAE: FVU, MSE, mean L0, dead-latent fraction.
 
     Without prompts, returns what was measured at training time (held-out tenth of the corpus)
@@ -131,7 +126,7 @@ def sae_quality(sae_id: SaeId, prompts: Prompts | None = None) -> dict[str, Any]
     from interp_skills_sae_latent_search import activations, entities
     from interp_skills_sae_latent_search.sae import measure_quality
 
-    lm, sae, meta, _ = _load(sae_id)
+    lm, sae, meta, _ = _load(session, sae_id)
     if prompts is None and meta.get("quality"):
         return {"sae_id": sae_id, "measured_on": "held-out tenth of the training corpus", **meta["quality"]}
     texts = prompts or entities.all_filled("test")[::QUALITY_PROMPTS_STRIDE]
@@ -140,7 +135,7 @@ def sae_quality(sae_id: SaeId, prompts: Prompts | None = None) -> dict[str, Any]
     return {"sae_id": sae_id, "measured_on": measured_on, **measure_quality(sae, tokens.acts)}
 
 
-def contrastive_latents(sae_id: SaeId, prompts_a: Prompts, prompts_b: Prompts, top_k: TopK = 10,
+def contrastive_latents(session: Session, sae_id: SaeId, prompts_a: Prompts, prompts_b: Prompts, top_k: TopK = 10,
                         position: Annotated[int, Field(ge=-64, le=511)] = -1) -> dict[str, Any]:
     """Rank SAE latents by how much more often they fire on prompts_a than on prompts_b, and vice versa.
 
@@ -161,7 +156,7 @@ def contrastive_latents(sae_id: SaeId, prompts_a: Prompts, prompts_b: Prompts, t
     from interp_skills_sae_latent_search.activations import at_position, token_counts
     from interp_skills_sae_latent_search.search import contrast, separation
 
-    lm, sae, meta, extras = _load(sae_id)
+    lm, sae, meta, extras = _load(session, sae_id)
     latents_a = sae.encode(at_position(lm, prompts_a, meta["layer"], meta["site"], position))
     latents_b = sae.encode(at_position(lm, prompts_b, meta["layer"], meta["site"], position))
     ranked = contrast(latents_a, latents_b, top_k, extras.get("density"))
@@ -174,7 +169,8 @@ def contrastive_latents(sae_id: SaeId, prompts_a: Prompts, prompts_b: Prompts, t
     }
 
 
-def top_activations(sae_id: SaeId, latent: Latent, prompts: Prompts, top_k: TopK = 10) -> dict[str, Any]:
+def top_activations(session: Session, sae_id: SaeId, latent: Latent, prompts: Prompts,
+                    top_k: TopK = 10) -> dict[str, Any]:
     """The tokens where one SAE latent fires hardest in the given prompts, each with its context.
 
     Use it to name a latent found by contrastive_latents: read what its top tokens share.
@@ -188,7 +184,7 @@ def top_activations(sae_id: SaeId, latent: Latent, prompts: Prompts, top_k: TopK
     from interp_skills_sae_latent_search.activations import every_token
     from interp_skills_sae_latent_search.search import top_activating
 
-    lm, sae, meta, extras = _load(sae_id, latent)
+    lm, sae, meta, extras = _load(session, sae_id, latent)
     tokens = every_token(lm, prompts, meta["layer"], meta["site"])
     values = sae.encode(tokens.acts)[:, latent]
     fired_prompts = tokens.prompt[values > 0].unique()
@@ -201,7 +197,7 @@ def top_activations(sae_id: SaeId, latent: Latent, prompts: Prompts, top_k: TopK
     }
 
 
-def steer_with_latent(sae_id: SaeId, latent: Latent, prompts: Prompts,
+def steer_with_latent(session: Session, sae_id: SaeId, latent: Latent, prompts: Prompts,
                       coefficient: Annotated[float, Field(ge=-500, le=500)] = 20.0,
                       max_new_tokens: NewTokens = 40) -> dict[str, Any]:
     """Generate with and without a latent's decoder direction added at the SAE's layer, side by side.
@@ -218,7 +214,7 @@ def steer_with_latent(sae_id: SaeId, latent: Latent, prompts: Prompts,
     """
     from interp_skills.runtime import add_vector, generate
 
-    lm, sae, meta, _ = _load(sae_id, latent)
+    lm, sae, meta, _ = _load(session, sae_id, latent)
     default = generate(lm, prompts, max_new_tokens=max_new_tokens)
     with add_vector(lm, sae.direction(latent), [meta["layer"]], coefficient, site=meta["site"]):
         steered = generate(lm, prompts, max_new_tokens=max_new_tokens)

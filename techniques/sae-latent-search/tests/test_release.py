@@ -13,6 +13,7 @@ import torch
 from interp_skills_sae_latent_search import tools
 
 from interp_skills.errors import ToolInputError
+from interp_skills.spec import Session
 
 HAS_SAE_LENS = importlib.util.find_spec("sae_lens") is not None
 
@@ -20,7 +21,8 @@ HAS_SAE_LENS = importlib.util.find_spec("sae_lens") is not None
 @pytest.mark.skipif(HAS_SAE_LENS, reason="sae-lens is installed here")
 def test_a_release_without_sae_lens_names_the_fix() -> None:
     with pytest.raises(ToolInputError, match="pip install sae-lens"):
-        tools.load_sae_release("gemma-scope-2b-pt-res-canonical", "layer_12/width_16k/canonical")
+        tools.load_sae_release(Session({"target": "tiny-llama"}), "gemma-scope-2b-pt-res-canonical",
+                               "layer_12/width_16k/canonical")
 
 
 @pytest.mark.skipif(not HAS_SAE_LENS, reason="needs the optional sae-lens package")

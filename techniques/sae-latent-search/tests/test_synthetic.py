@@ -8,6 +8,8 @@ from interp_skills_sae_latent_search.sae import SAEConfig, SparseAutoencoder, lo
 from interp_skills_sae_latent_search.search import auroc, contrast
 from interp_skills_sae_latent_search.training import TrainSettings, train_topk
 
+from interp_skills.runtime import ArtifactStore
+
 D, N_FEATURES, PLANTED = 32, 48, 0
 
 
@@ -68,10 +70,11 @@ def test_contrastive_search_ranks_the_planted_latent_first(
     assert all(row["latent"] != top["latent"] for row in ranked["fires_more_on_b"] if row["score"] > 0)
 
 
-def test_save_and_load_give_the_same_sae(sae: SparseAutoencoder, world: dict[str, torch.Tensor]) -> None:
+def test_save_and_load_give_the_same_sae(sae: SparseAutoencoder, world: dict[str, torch.Tensor], tmp_path) -> None:
     density = (sae.encode(world["corpus"]) > 0).float().mean(0)
-    sae_id = save_sae(sae, {"model": "synthetic", "layer": 0, "site": "block_output"}, {"density": density})
-    loaded, meta, extras = load_sae(sae_id)
+    store = ArtifactStore(tmp_path)
+    sae_id = save_sae(store, sae, {"model": "synthetic", "layer": 0, "site": "block_output"}, {"density": density})
+    loaded, meta, extras = load_sae(store, sae_id)
     assert sae_id.startswith("sae-") and meta["model"] == "synthetic" and loaded.cfg == sae.cfg
     assert torch.equal(loaded.encode(world["a"]), sae.encode(world["a"]))
     assert torch.equal(extras["density"], density)

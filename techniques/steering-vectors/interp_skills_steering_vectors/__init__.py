@@ -1,3 +1,30 @@
-"""Contrastive steering vectors for interp-skills. Tools live in ``tools``; the hook in ``plugin``."""
+"""Contrastive steering vectors for interp-skills: the public module for packs and tasks.
+
+Tools live in ``tools``, the hook in ``plugin``. The names below load lazily, so importing
+this package (or reading ``__version__``) imports no torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "SteeringVector": "vectors",
+    "build": "vectors",
+    "generate_pair": "vectors",
+    "load": "vectors",
+}
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,7 +1,7 @@
 """The tools agents call. Plain functions with typed, bounded, JSON-friendly arguments.
 
-Each runs on the active model (``interp_skills.runtime.session``): the embedded
-SmolLM2-135M-Instruct unless ``--model`` / ``use_model`` chose another.
+Each acts on the session it is given: its model (``session.model()``) and its artifact
+store (``session.artifacts``), where vectors are saved and found again by id.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from interp_skills.runtime.metrics import distinct_word_ratio
+from interp_skills.spec import Session
 
 Prompts = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=64)]
 Coefficient = Annotated[float, Field(ge=-100, le=100)]
@@ -18,13 +19,7 @@ Layer = Annotated[int | None, Field(ge=0)]
 NewTokens = Annotated[int, Field(ge=1, le=256)]
 
 
-def _model():
-    from interp_skills.runtime.session import active_model
-
-    return active_model()
-
-
-def build_vector(positive: Prompts, negative: Prompts, layer: Layer = None) -> dict[str, Any]:
+def build_vector(session: Session, positive: Prompts, negative: Prompts, layer: Layer = None) -> dict[str, Any]:
     """Build a steering vector: mean activation of the positive prompts minus the negative ones.
 
     Reads the residual stream at the output of one decoder layer, at each prompt's last
@@ -37,12 +32,12 @@ def build_vector(positive: Prompts, negative: Prompts, layer: Layer = None) -> d
     """
     from interp_skills_steering_vectors import vectors
 
-    lm = _model()
-    vector_id, sv = vectors.build(lm, positive, negative, layer)
+    lm = session.model()
+    vector_id, sv = vectors.build(lm, session.artifacts, positive, negative, layer)
     return vectors.vector_summary(lm, vector_id, sv)
 
 
-def apply_vector(vector_id: str, prompts: Prompts, coefficient: Coefficient = 2.0,
+def apply_vector(session: Session, vector_id: str, prompts: Prompts, coefficient: Coefficient = 2.0,
                  max_new_tokens: NewTokens = 40) -> dict[str, Any]:
     """Generate with and without a saved steering vector, side by side, with concept scores.
 
@@ -58,8 +53,8 @@ def apply_vector(vector_id: str, prompts: Prompts, coefficient: Coefficient = 2.
     """
     from interp_skills_steering_vectors import vectors
 
-    lm = _model()
-    sv = vectors.load(lm, vector_id)
+    lm = session.model()
+    sv = vectors.load(lm, session.artifacts, vector_id)
     outputs = vectors.generate_pair(lm, sv, prompts, [0.0, coefficient], max_new_tokens)
     default, steered = outputs[0.0], outputs[coefficient]
     default_scores = sv.concept_scores(lm, default)
@@ -78,7 +73,7 @@ def apply_vector(vector_id: str, prompts: Prompts, coefficient: Coefficient = 2.
     }
 
 
-def sweep_coefficients(vector_id: str, prompts: Prompts,
+def sweep_coefficients(session: Session, vector_id: str, prompts: Prompts,
                        coefficients: Annotated[list[Coefficient], Field(min_length=1, max_length=12)] = [  # noqa: B006
                            -4.0, -2.0, 0.0, 2.0, 4.0, 8.0],
                        max_new_tokens: NewTokens = 32) -> dict[str, Any]:
@@ -92,8 +87,8 @@ def sweep_coefficients(vector_id: str, prompts: Prompts,
     """
     from interp_skills_steering_vectors import vectors
 
-    lm = _model()
-    sv = vectors.load(lm, vector_id)
+    lm = session.model()
+    sv = vectors.load(lm, session.artifacts, vector_id)
     outputs = vectors.generate_pair(lm, sv, prompts, sorted(set(coefficients)), max_new_tokens)
     table = []
     for coefficient, texts in outputs.items():
@@ -107,7 +102,7 @@ def sweep_coefficients(vector_id: str, prompts: Prompts,
     return {"vector_id": vector_id, "layer": sv.layer, "sweep": table}
 
 
-def steer(positive: Prompts, negative: Prompts, prompts: Prompts, layer: Layer = None,
+def steer(session: Session, positive: Prompts, negative: Prompts, prompts: Prompts, layer: Layer = None,
           coefficient: Coefficient = 2.0, max_new_tokens: NewTokens = 40) -> dict[str, Any]:
     """Build a vector from positive/negative prompts and show default and steered outputs side by side.
 
@@ -121,6 +116,6 @@ def steer(positive: Prompts, negative: Prompts, prompts: Prompts, layer: Layer =
         coefficient: multiple of the vector added at every position; negative steers away.
         max_new_tokens: tokens to generate per prompt.
     """
-    built = build_vector(positive, negative, layer)
-    applied = apply_vector(built["vector_id"], prompts, coefficient, max_new_tokens)
+    built = build_vector(session, positive, negative, layer)
+    applied = apply_vector(session, built["vector_id"], prompts, coefficient, max_new_tokens)
     return {"vector": built, **{k: v for k, v in applied.items() if k != "vector_id"}}

@@ -11,14 +11,7 @@ from typing import Any
 import torch
 
 from interp_skills.errors import ToolInputError
-from interp_skills.runtime import (
-    LoadedModel,
-    add_vector,
-    capture_activations,
-    generate,
-    load_artifact,
-    save_artifact,
-)
+from interp_skills.runtime import ArtifactStore, LoadedModel, add_vector, capture_activations, generate
 from interp_skills.runtime.sites import resolve_layer as runtime_resolve_layer
 
 SITE = "block_output"
@@ -60,8 +53,9 @@ def resolve_layer(lm: LoadedModel, layer: int | None) -> int:
     return runtime_resolve_layer(lm, layer, DEFAULT_DEPTH, "a third to a half of the depth usually steers best")
 
 
-def build(lm: LoadedModel, positive: list[str], negative: list[str], layer: int | None) -> tuple[str, SteeringVector]:
-    """Mean(positive) - mean(negative) at the last token of each prompt, at one layer's output."""
+def build(lm: LoadedModel, store: ArtifactStore, positive: list[str], negative: list[str],
+          layer: int | None) -> tuple[str, SteeringVector]:
+    """Mean(positive) - mean(negative) at the last token of each prompt, at one layer's output, saved in ``store``."""
     layer = resolve_layer(lm, layer)
     pos = capture_activations(lm, positive, [layer], [-1], site=SITE)[:, 0, 0]
     neg = capture_activations(lm, negative, [layer], [-1], site=SITE)[:, 0, 0]
@@ -79,16 +73,17 @@ def build(lm: LoadedModel, positive: list[str], negative: list[str], layer: int 
         "n_positive": len(positive), "n_negative": len(negative),
         "positive_examples": positive[:3], "negative_examples": negative[:3],
     }
-    return save_artifact(vector, meta, prefix="sv"), sv
+    return store.save(vector, meta, prefix="sv"), sv
 
 
-def load(lm: LoadedModel, vector_id: str) -> SteeringVector:
-    vector, meta = load_artifact(vector_id)
+def load(lm: LoadedModel, store: ArtifactStore, vector_id: str) -> SteeringVector:
+    """The steering vector saved in ``store`` as ``vector_id``, checked to fit ``lm``."""
+    vector, meta = store.load(vector_id)
     if meta.get("kind") != "steering-vector":
         raise ToolInputError(f"{vector_id} is a {meta.get('kind', 'unknown')} artifact, not a steering vector")
     if meta["model"] != lm.name or vector.shape[-1] != lm.d_model:
         raise ToolInputError(
-            f"{vector_id} was built on {meta['model']}, but the active model is {lm.name}; "
+            f"{vector_id} was built on {meta['model']}, but this session's model is {lm.name}; "
             "build a new vector on this model (vectors do not transfer between models)"
         )
     return SteeringVector(vector, int(meta["layer"]), meta["model"], meta["positive_mean"],

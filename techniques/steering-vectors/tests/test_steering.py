@@ -6,10 +6,11 @@ import re
 
 import pytest
 from interp_skills_steering_vectors import tools
+from interp_skills_steering_vectors.plugin import technique
 
 from interp_skills.errors import InterpSkillsError, ToolInputError
 from interp_skills.runtime import generate
-from interp_skills.runtime.session import use_model
+from interp_skills.spec import Session
 
 POSITIVE = [
     "I love this, it is wonderful.", "What a fantastic, happy day!", "Everything went perfectly and I feel great.",
@@ -43,18 +44,18 @@ def sentiment(text: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def smollm2():
-    return use_model("smollm2")
+def smollm2() -> Session:
+    return Session({"target": "smollm2"})
 
 
 @pytest.fixture(scope="module")
-def sentiment_vector(smollm2) -> dict:
-    return tools.build_vector(POSITIVE, NEGATIVE, layer=9)
+def sentiment_vector(smollm2: Session) -> dict:
+    return tools.build_vector(smollm2, POSITIVE, NEGATIVE, layer=9)
 
 
 @pytest.mark.slow
-def test_vector_moves_sentiment_both_ways(sentiment_vector: dict) -> None:
-    sweep = tools.sweep_coefficients(sentiment_vector["vector_id"], NEUTRAL_PROMPTS,
+def test_vector_moves_sentiment_both_ways(smollm2: Session, sentiment_vector: dict) -> None:
+    sweep = tools.sweep_coefficients(smollm2, sentiment_vector["vector_id"], NEUTRAL_PROMPTS,
                                      coefficients=[-2.0, 0.0, 2.0], max_new_tokens=32)
     by_coefficient = {row["coefficient"]: row for row in sweep["sweep"]}
     lexicon = {c: sum(map(sentiment, row["outputs"])) / len(NEUTRAL_PROMPTS) for c, row in by_coefficient.items()}
@@ -71,31 +72,33 @@ def test_vector_moves_sentiment_both_ways(sentiment_vector: dict) -> None:
 
 
 @pytest.mark.slow
-def test_apply_vector_shows_default_beside_steered(smollm2, sentiment_vector: dict) -> None:
-    result = tools.apply_vector(sentiment_vector["vector_id"], NEUTRAL_PROMPTS[:2], coefficient=2.0,
+def test_apply_vector_shows_default_beside_steered(smollm2: Session, sentiment_vector: dict) -> None:
+    result = tools.apply_vector(smollm2, sentiment_vector["vector_id"], NEUTRAL_PROMPTS[:2], coefficient=2.0,
                                 max_new_tokens=16)
     assert [row["prompt"] for row in result["rows"]] == NEUTRAL_PROMPTS[:2]
-    assert [row["default"] for row in result["rows"]] == generate(smollm2, NEUTRAL_PROMPTS[:2], max_new_tokens=16)
+    default = generate(smollm2.model(), NEUTRAL_PROMPTS[:2], max_new_tokens=16)
+    assert [row["default"] for row in result["rows"]] == default
     assert all(row["default"] != row["steered"] for row in result["rows"])
     assert result["layer"] == 9 and sentiment_vector["layer"] == 9
     assert 0 < sentiment_vector["relative_norm"] < 1
 
 
 @pytest.mark.slow
-def test_bad_inputs_say_what_to_change(smollm2, sentiment_vector: dict) -> None:
+def test_bad_inputs_say_what_to_change(smollm2: Session, sentiment_vector: dict) -> None:
     with pytest.raises(ToolInputError, match=r"use 0\.\.29"):
-        tools.build_vector(["a"], ["b"], layer=30)
+        tools.build_vector(smollm2, ["a"], ["b"], layer=30)
     with pytest.raises(InterpSkillsError, match="sv-missing"):
-        tools.apply_vector("sv-missing", ["hi"])
+        tools.apply_vector(smollm2, "sv-missing", ["hi"])
 
 
 def test_vector_does_not_transfer_between_models() -> None:
-    use_model("tiny-llama")
-    built = tools.build_vector(["the cat is happy"], ["the cat is sad"], layer=1)
+    session = Session({"target": "tiny-llama"})
+    built = tools.build_vector(session, ["the cat is happy"], ["the cat is sad"], layer=1)
     assert built["model"] == "tiny-llama" and built["layer"] == 1
-    result = tools.steer(["i love the sun"], ["i hate the sun"], ["tell me a story"], layer=2, coefficient=4.0,
-                         max_new_tokens=4)
+    result = session.call(technique(), "steer", {"positive": ["i love the sun"], "negative": ["i hate the sun"],
+                                                 "prompts": ["tell me a story"], "layer": 2, "coefficient": 4.0,
+                                                 "max_new_tokens": 4})
     assert len(result["rows"]) == 1 and result["vector"]["layer"] == 2
-    use_model("tiny-qwen2")
+    session.use("tiny-qwen2")
     with pytest.raises(ToolInputError, match="built on tiny-llama"):
-        tools.apply_vector(built["vector_id"], ["hi"])
+        tools.apply_vector(session, built["vector_id"], ["hi"])

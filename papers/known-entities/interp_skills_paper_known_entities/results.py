@@ -1,4 +1,4 @@
-"""metrics.json, the figure and the report sections, from the stage results."""
+"""The pack's three outputs from the stage results: the metrics, the figure and its sections of the report."""
 
 from __future__ import annotations
 

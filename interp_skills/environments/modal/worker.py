@@ -1,4 +1,8 @@
-"""What runs inside the Modal container, as plain functions; ``modal_app.Worker`` only wraps them.
+"""What runs inside the Modal container, as plain functions; ``app.Worker`` only wraps them.
+
+Each container holds one :class:`~interp_skills.spec.Session` with the models of the client's
+session (role -> spec); a tool call names the role it acts on. The client checked the call
+against its scope, so the container runs it as it comes (``Session.run``).
 
 Every call returns an envelope, ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {...}}``,
 so a tool's own error (bad argument, unknown name, GPU out of memory) reaches the client as the
@@ -10,28 +14,23 @@ from __future__ import annotations
 
 import functools
 import importlib
+import json
 import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pydantic_core
 
-from interp_skills.backends.modal_env import (
-    HF_TOKEN_KEY,
-    PLUGIN_MODULES_ENV,
-    RemoteOutOfMemoryError,
-    bigger_gpus,
-)
+from interp_skills.environments.modal.credentials import HF_TOKEN_KEY
+from interp_skills.environments.modal.errors import RemoteOutOfMemoryError, RemoteToolError
+from interp_skills.environments.modal.gpus import bigger_gpus
+from interp_skills.environments.modal.image import PLUGIN_MODULES_ENV
 from interp_skills.errors import InterpSkillsError, ToolInputError, UnknownNameError
 from interp_skills.plugins import Registry, build_registry, get_registry
 from interp_skills.runtime.errors import ModelNotFoundError
-
-
-class RemoteToolError(InterpSkillsError):
-    """A tool failed inside the Modal container with an unexpected exception."""
-
+from interp_skills.spec import TARGET, Session
 
 _ERRORS: dict[str, type[InterpSkillsError]] = {
     "input": ToolInputError,
@@ -40,6 +39,16 @@ _ERRORS: dict[str, type[InterpSkillsError]] = {
     "oom": RemoteOutOfMemoryError,
     "other": InterpSkillsError,
 }
+
+
+def encode_models(models: Mapping[str, str | None]) -> str:
+    """A session's models (role -> spec) as the Worker's one text parameter."""
+    return json.dumps(dict(models))
+
+
+def decode_models(text: str) -> dict[str, str | None]:
+    """The inverse of :func:`encode_models`; empty text is the embedded default as target."""
+    return json.loads(text) if text else {TARGET: None}
 
 
 @functools.cache
@@ -54,30 +63,29 @@ def worker_registry() -> Registry:
     return get_registry() if modules is None else _registry_from_modules(modules)
 
 
-def load(model: str | None) -> dict[str, Any]:
-    """Load ``model`` and make it the active model; returns what was loaded, or an error envelope."""
-    from interp_skills.runtime.session import use_model
-
+def load(session: Session) -> dict[str, Any]:
+    """Load the session's default-role model; returns what was loaded, or an error envelope."""
     started = time.perf_counter()
     try:
-        lm = use_model(model)
+        lm = session.model()
     except Exception as exc:
-        return error_envelope(exc, "loading the model", model)
+        return error_envelope(exc, "loading the model", session.models[session.role])
     return {"ok": True, "result": {"model": lm.name, "layers": lm.n_layers, "device": str(lm.device),
                                    "seconds": round(time.perf_counter() - started, 1)}}
 
 
-def run_tool(technique: str, tool: str, arguments: dict[str, Any], model: str | None) -> dict[str, Any]:
-    """Run one tool on ``model`` (None: the embedded default), as the local backend does; an envelope."""
-    from interp_skills.runtime.session import use_model
-
+def run_tool(session: Session, technique: str, tool: str, arguments: dict[str, Any],
+             role: str = TARGET) -> dict[str, Any]:
+    """Run one tool on the model of ``role``, as a local session does; an envelope."""
     try:
-        found = worker_registry().technique(technique).tool(tool)
-        validated = found.validate_arguments(arguments)
-        use_model(model)  # memoized: the model loaded by the container's enter hook
-        return {"ok": True, "result": pydantic_core.to_jsonable_python(found.func(**validated))}
+        found = worker_registry().technique(technique)
+        if role not in session.models:
+            raise ToolInputError(f"the Modal worker has no model for role {role!r}; its roles are: "
+                                 f"{', '.join(session.models)}")
+        result = session.run(found, found.tool(tool), arguments, role)
+        return {"ok": True, "result": pydantic_core.to_jsonable_python(result)}
     except Exception as exc:
-        return error_envelope(exc, f"{technique}.{tool}", model)
+        return error_envelope(exc, f"{technique}.{tool}", session.models.get(role))
 
 
 def run_pipeline(target: str, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -1,31 +1,25 @@
-"""The Modal objects: image, Volume, Secret, App and the ``Worker`` class, built from ``modal_env`` data.
+"""The Modal objects: image, Volume, Secret, App and the ``Worker`` class, built from the recipe.
 
 Building them needs no token and no network (Modal objects are lazy), and ``Worker``'s bodies
 run in this process with ``.local()``. ``Worker`` is a plain module-level class that
 ``build_app`` decorates with ``app.cls(...)``: the container imports this module and finds the
 class by name, so one class serves every GPU and image chosen at run time. The logic lives in
-``modal_worker``; the methods here only forward to it. (No ``from __future__ import annotations``:
-Modal reads the real type of ``Worker.model`` to encode the parameter.)
+``worker``; the methods here only forward to it. (No ``from __future__ import annotations``:
+Modal reads the real type of ``Worker.models`` to encode the parameter.)
 """
 
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import modal
 
-from interp_skills.backends import modal_worker
-from interp_skills.backends.modal_env import (
-    CACHE_MOUNT,
-    HF_TOKEN_KEY,
-    VOLUME_ENV,
-    ImageRecipe,
-    ModalSettings,
-    container_memory_gib,
-    image_recipe,
-    require_modal_token,
-)
-from interp_skills.spec import Technique
+from interp_skills.environments.modal import worker
+from interp_skills.environments.modal.credentials import HF_TOKEN_KEY, require_modal_token
+from interp_skills.environments.modal.image import CACHE_MOUNT, VOLUME_ENV, ImageRecipe, image_recipe
+from interp_skills.environments.modal.plan import container_memory_gib
+from interp_skills.environments.modal.settings import ModalSettings
+from interp_skills.spec import TARGET, Session, Technique
 
 WORKER_NAME = "Worker"
 # Local sources keep data files (guides, templates, datasets, gpu_prices.toml): plugins read them.
@@ -39,29 +33,30 @@ def commit_cache() -> None:
 
 
 class Worker:
-    """One container holding one loaded model; each method call runs on it."""
+    """One container holding one session (its models by role); each method call runs on it."""
 
-    model: str = modal.parameter(default="")
+    models: str = modal.parameter(default="")  # worker.encode_models of the client session's models
 
     @modal.enter()
     def load(self) -> None:
         # A load failure is kept and returned by every call, so the container does not crash-loop.
-        self.loaded = modal_worker.load(self.model or None)
+        self.session = Session(worker.decode_models(self.models))
+        self.loaded = worker.load(self.session)
         commit_cache()
 
     @modal.method()
-    def call_tool(self, technique: str, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Run one technique tool; returns a ``modal_worker`` envelope."""
+    def call_tool(self, technique: str, tool: str, arguments: dict[str, Any], role: str = TARGET) -> dict[str, Any]:
+        """Run one technique tool on the model of ``role``; returns a ``worker`` envelope."""
         if not self.loaded["ok"]:
             return self.loaded
-        return modal_worker.run_tool(technique, tool, arguments, self.model or None)
+        return worker.run_tool(self.session, technique, tool, arguments, role)
 
     @modal.method()
     def run_pipeline(self, target: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Run ``target(run_dir=..., **kwargs)``; the envelope carries the files it wrote."""
         if not self.loaded["ok"]:
             return self.loaded
-        envelope = modal_worker.run_pipeline(target, kwargs)
+        envelope = worker.run_pipeline(target, kwargs)
         commit_cache()
         return envelope
 
@@ -94,9 +89,9 @@ def build_image(recipe: ImageRecipe) -> modal.Image:
 
 
 def build_app(techniques: Iterable[Technique], settings: ModalSettings | None = None,
-              model: str | None = None, extra_packages: Iterable[str] = ()) -> ModalApp:
-    """The App serving ``techniques`` (and ``extra_packages``, e.g. a pack's); ``model`` only sizes the
-    container's memory. Offline and lazy: nothing is contacted until the App runs or deploys."""
+              models: Mapping[str, str | None] | None = None, extra_packages: Iterable[str] = ()) -> ModalApp:
+    """The App serving ``techniques`` (and ``extra_packages``, e.g. a pack's); ``models`` (role -> spec)
+    only size the container's memory. Offline and lazy: nothing is contacted until the App runs or deploys."""
     settings = settings or ModalSettings.from_env()
     recipe = image_recipe(techniques, settings, extra_packages)
     image = build_image(recipe)
@@ -116,16 +111,16 @@ def build_app(techniques: Iterable[Technique], settings: ModalSettings | None = 
         "scaledown_window": settings.scaledown_window_s,
         "max_containers": settings.max_containers,
         "cpu": settings.cpu,
-        "memory": container_memory_gib(settings, model) * 1024,
+        "memory": container_memory_gib(settings, models or {TARGET: None}) * 1024,
     }
     app = modal.App(settings.app_name, include_source=False)  # sources are added explicitly, data files included
-    worker = app.cls(**options)(Worker)
-    return ModalApp(app=app, worker=worker, image=image, volume=volume, secrets=secrets, recipe=recipe,
+    cls = app.cls(**options)(Worker)
+    return ModalApp(app=app, worker=cls, image=image, volume=volume, secrets=secrets, recipe=recipe,
                     settings=settings, worker_options=options)
 
 
 def deploy(techniques: Iterable[Technique], settings: ModalSettings | None = None) -> str:
-    """Deploy the App persistently (``modal deploy``); the backend then calls it by name. Needs a token."""
+    """Deploy the App persistently (``modal deploy``); sessions then call it by name. Needs a token."""
     require_modal_token()
     built = build_app(techniques, settings)
     built.app.deploy(name=built.settings.app_name, environment_name=built.settings.environment)

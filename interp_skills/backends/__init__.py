@@ -1,1 +1,0 @@
-"""Backends: where technique code runs (``local`` in process; ``modal`` on Modal GPUs)."""

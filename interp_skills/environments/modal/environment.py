@@ -1,0 +1,150 @@
+"""The registered ``modal`` environment: sessions, plans and replications on a Modal GPU.
+
+``open`` returns a :class:`ModalSession`: scope checks and argument validation happen here, the
+call itself runs in a ``Worker`` container holding the session's models. ``plan`` and
+``plan_replicate`` are the ``--dry-run`` texts (no token needed); ``replicate`` runs a whole
+pack in one container and rates the run folder it brings back here (the LLM judge runs locally).
+``OpenRequest.options`` and ``ReplicateRequest.options`` take any ``ModalSettings`` field, e.g. ``gpu``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from interp_skills.errors import InterpSkillsError
+from interp_skills.spec import (
+    TARGET,
+    Environment,
+    OpenRequest,
+    PaperPack,
+    ReplicateRequest,
+    ReplicateResult,
+    Session,
+    Technique,
+    Tool,
+)
+
+if TYPE_CHECKING:
+    from interp_skills.environments.modal.client import Connector, ModalClient
+    from interp_skills.environments.modal.settings import ModalSettings
+
+SUMMARY = "Run in a Modal GPU container: models loaded once, weights cached on a Volume (needs `modal setup`)."
+REPLICATE_TARGET = "interp_skills.runs.replicate:run_remote"
+
+
+class ModalSession(Session):
+    """A session whose tool calls run in a Modal container holding its models; ``close`` stops the App."""
+
+    def __init__(self, models: dict[str, str | None], *, scope: Any, client: "ModalClient") -> None:
+        super().__init__(models, scope=scope)
+        self.client = client
+
+    def run(self, technique: Technique, tool: Tool, arguments: dict[str, Any], role: str) -> Any:
+        tool.validate_arguments(arguments)  # argument errors cost no GPU time
+        return self.client.call_tool(technique, tool.name, arguments, self.models, role)
+
+    def model(self, role: str | None = None) -> Any:
+        raise InterpSkillsError(
+            f"the {role or self.role} model of a modal session lives in the Modal container, not in this process; "
+            "call its tools with session.call(technique, tool, arguments), or open a local session to work on "
+            "the model directly")
+
+    def close(self) -> None:
+        super().close()
+        self.client.close()
+
+
+def open_session(request: OpenRequest, connector: "Connector | None" = None) -> ModalSession:
+    """A session on Modal; nothing starts until its first tool call (then the App and a container)."""
+    from interp_skills.environments.modal.client import ModalClient, connect
+    from interp_skills.environments.modal.plan import check_remote_model
+    from interp_skills.environments.modal.settings import ModalSettings
+
+    settings = ModalSettings.from_env(**request.options)
+    for model in request.models.values():
+        check_remote_model(model)  # a local folder fails now, not at the first call
+    return ModalSession(dict(request.models), scope=request.scope,
+                        client=ModalClient(settings, connector=connector or connect))
+
+
+def plan_session(request: OpenRequest, *, hours: float = 1.0, as_json: bool = False) -> str:
+    """What serving these techniques on Modal would build, download and cost. No token needed."""
+    from interp_skills.environments.modal.plan import format_plan, plan
+    from interp_skills.environments.modal.settings import ModalSettings
+
+    data = plan(request.techniques, request.models, settings=ModalSettings.from_env(**request.options), hours=hours)
+    return json.dumps(data, indent=2) if as_json else format_plan(data)
+
+
+def pack_package(pack: PaperPack) -> str:
+    """The top-level package holding a pack's pipeline (shipped into the image)."""
+    return pack.stages[0].module.split(".")[0]
+
+
+def _replicate_settings(request: ReplicateRequest) -> "ModalSettings":
+    from interp_skills.environments.modal.settings import ModalSettings
+
+    return ModalSettings.from_env(**{"gpu": request.pack.environment.modal_gpu, **request.options})
+
+
+def _techniques(pack: PaperPack) -> list[Technique]:
+    from interp_skills.plugins import get_registry
+
+    registry = get_registry()
+    return [registry.technique(name) for name in pack.techniques]
+
+
+def plan_replicate(request: ReplicateRequest, *, hours: float = 1.0) -> str:
+    """What ``replicate PACK --backend modal --dry-run`` prints: the pack, then the Modal plan. No token needed."""
+    from interp_skills.environments.modal.plan import format_plan, plan
+
+    pack, needs = request.pack, request.pack.environment
+    model = request.model or needs.modal_model
+    data = plan(_techniques(pack), {TARGET: model}, settings=_replicate_settings(request), hours=hours,
+                extra_packages=(pack_package(pack),))
+    head = [f"replicate {pack.name} on Modal: {pack.title}",
+            f"stages:     {', '.join(s.name for s in pack.stages)}",
+            f"datasets:   {', '.join(needs.datasets) or 'none'}",
+            "the run folder comes back complete; it is rated here (the LLM judge runs locally)", ""]
+    return "\n".join(head) + format_plan(data)
+
+
+def replicate(request: ReplicateRequest, connector: "Connector | None" = None) -> ReplicateResult:
+    """Run the whole pack in one Modal container, write its run folder here, and rate it here."""
+    from interp_skills.environments.modal.client import ModalClient, connect
+    from interp_skills.runs import LogReporter
+    from interp_skills.runs.replicate import default_out, parse_settings
+
+    pack = request.pack
+    model = request.model or pack.environment.modal_model
+    knobs = parse_settings(pack, request.settings).model_dump(mode="json")
+    settings = _replicate_settings(request)
+    run_dir = Path(request.out) if request.out else default_out(pack, model)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    reporter = request.reporter or LogReporter()
+    reporter.note(f"running {pack.name} on Modal ({settings.gpu}, model {model}); the run folder comes back to "
+                  f"{run_dir} when it ends")
+    client = ModalClient(settings, connector=connector or connect)
+    try:
+        client.run_pipeline(REPLICATE_TARGET, {"pack": pack.name, "model": model, "settings": knobs,
+                                               "seed": request.seed},
+                            run_dir, models={TARGET: model}, packages=(pack_package(pack),))
+    finally:
+        client.close()
+        reporter.close()
+    verdict = pack.grade(run_dir, request.judge, pack.rubric)
+    return ReplicateResult(run_dir=run_dir, summary=verdict.summary)
+
+
+def environment(connector: "Connector | None" = None) -> Environment:
+    """The ``modal`` environment; ``connector`` reaches Modal (tests pass a stand-in for its control plane)."""
+    return Environment(
+        name="modal", summary=SUMMARY,
+        open=functools.partial(open_session, connector=connector),
+        plan=plan_session,
+        replicate=functools.partial(replicate, connector=connector),
+        plan_replicate=plan_replicate,
+    )
