@@ -99,11 +99,7 @@ class Registry:
     def get(self, kind: str, name: str) -> Any:
         found = self.items[kind]
         if name not in found:
-            known = ", ".join(sorted(found)) or "none installed"
-            raise UnknownNameError(
-                f"no {kind} named {name!r} (known: {known}). "
-                f"Run `interp-skills list` to see what is installed, or `pip install` the plugin that provides it."
-            )
+            raise _unknown(kind, name, found)
         return found[name]
 
     def technique(self, name: str) -> Technique:
@@ -113,12 +109,20 @@ class Registry:
         return self.get("task", name)
 
     def paper(self, name: str) -> PaperPack:
-        task = self.task(name)
+        task = self.tasks.get(name)
+        if task is None:
+            raise _unknown("paper", name, self.papers)
         if not isinstance(task, PaperPack):
             raise UnknownNameError(f"task {name!r} is a {task.kind} task, not a paper pack; `interp-skills replicate` "
                                    f"runs paper packs ({', '.join(sorted(self.papers)) or 'none installed'}); "
                                    f"hand it to an agent with `interp-skills agent run {name}`")
         return task
+
+
+def _unknown(kind: str, name: str, found: dict[str, Any]) -> UnknownNameError:
+    known = ", ".join(sorted(found)) or "none installed"
+    return UnknownNameError(f"no {kind} named {name!r} (known: {known}). Run `interp-skills list` to see what is "
+                            "installed, or `pip install` the plugin that provides it.")
 
 
 def _allowed_distributions() -> set[str] | None:

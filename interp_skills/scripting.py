@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from interp_skills.errors import InterpSkillsError
 from interp_skills.session_flags import ROLE_HELP, parse_roles
 from interp_skills.spec import TARGET, CallLimits, OpenRequest, Scope, Technique, Tool
+from interp_skills.spec.session import run_limit_flag
 
 _SCALARS = {"integer": int, "number": float, "string": str}
 # Options every tool run takes are stored under "_"-names, which no tool parameter can have.
@@ -26,11 +27,6 @@ _LIMIT = "_limit_"
 
 def _flag(param: str) -> str:
     return "--" + param.replace("_", "-")
-
-
-def limit_option(field: str) -> str:
-    """The ``interp-skills run`` / skill-script option that sets a ``CallLimits`` field: ``--limit-max-prompts``."""
-    return "--limit-" + field.replace("_", "-")
 
 
 def _argparse_type(schema: dict[str, Any]) -> Any:
@@ -66,7 +62,7 @@ def _add_session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", dest="_backend", default="local", metavar="NAME",
                         help="environment the tool runs in: local (default), modal or another installed one")
     for field, info in CallLimits.model_fields.items():
-        parser.add_argument(limit_option(field), dest=_LIMIT + field, type=_positive, default=info.default,
+        parser.add_argument(run_limit_flag(field), dest=_LIMIT + field, type=_positive, default=info.default,
                             metavar="N", help=f"the session's cap on {field} in one call (default: {info.default})")
 
 

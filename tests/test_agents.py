@@ -26,7 +26,7 @@ from interp_skills.agents.compare import compare, parse_formats
 from interp_skills.agents.prices import price_for
 from interp_skills.plugins import get_registry, reset_registry
 from interp_skills.runs import find_pack
-from interp_skills.runs.layout import SETUP_DIR, WORKSPACE_DIR
+from interp_skills.runs.layout import SETUP_DIR, STAGES_DIR, WORKSPACE_DIR
 from interp_skills.spec import Claim, Limits, MountRequest, Stage, Task
 
 
@@ -475,3 +475,132 @@ def test_bad_input_gets_a_clear_error(env: Any, tmp_path: Path) -> None:
     unpriced = CliRunner().invoke(app, ["agent", "run", "toy-pack", "--format", "mcp", "--agent", "api", "--model",
                                         "claude-unknown-9", "--out", str(tmp_path / "d")])
     assert unpriced.exit_code == 1 and "no price for model 'claude-unknown-9'" in " ".join(unpriced.output.split())
+
+
+# --- tasks, formats and mounts -------------------------------------------------------------
+
+HIDDEN = "the-hidden-answer-4217"
+
+
+def hide_answer(ctx: Any) -> dict[str, Any]:
+    """A setup stage: the answer the grader knows and the agent must not see."""
+    (ctx.files / "answer.txt").write_text(HIDDEN)
+    return {"hidden": True}
+
+
+def test_a_plain_task_runs_its_setup_outside_the_agents_workspace(env: Any, tmp_path: Path) -> None:
+    task = Task(name="hidden-answer", title="Count without peeking",
+                prompt="Count the word love in 'love it, love it' and record the total as norm.",
+                techniques=["toy-text"], setup=[Stage(name="hide", title="Hide the answer", run=hide_answer)],
+                claims=[Claim(id="counted", description="the total was counted", metric="norm", expected=1,
+                              comparison=">=", source="the test")])
+    steps = [lambda body: fake.tool_call("list_files", {}),
+             lambda body: fake.tool_call("read_file", {"path": "../setup/stages/hide/answer.txt"}),
+             *write_results("write_file", lambda body: {"norm": 2}, path_key="path")]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(task, options("prompt", "api"), out=tmp_path / "run")
+
+    assert_written(run.run_dir)
+    assert [c.status for c in run.verdict.claims] == ["pass"]
+    assert (run.run_dir / SETUP_DIR / STAGES_DIR / "hide" / "answer.txt").read_text() == HIDDEN  # the setup ran
+    refused = api.agent_requests[2]["messages"][-1]["content"][0]
+    assert refused["is_error"] and "outside the working folder" in refused["content"]
+    assert files_holding(run.run_dir / WORKSPACE_DIR, HIDDEN) == [] and (run.run_dir / WORKSPACE_DIR).is_dir()
+    assert HIDDEN not in json.dumps(api.requests)  # neither the prompt nor any tool result carried it
+    assert "# Task: Count without peeking" in (run.run_dir / "task.md").read_text()
+
+
+def test_cli_technique_replaces_the_tasks_techniques_in_the_mount(env: Any, tmp_path: Path) -> None:
+    from interp_skills.cli import app
+
+    assert find_pack("toy-pack").techniques == ["steering-vectors"]
+    steps = write_results("write_file", lambda body: {"norm": 3}, path_key="path")
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        ran = CliRunner().invoke(app, ["agent", "run", "toy-pack", "--technique", "toy-text", "--format", "skill",
+                                       "--harness", "api", "--model", MODEL, "--out", str(tmp_path / "run")])
+    assert ran.exit_code == 0, ran.output
+    skills = tmp_path / "run" / WORKSPACE_DIR / ".claude" / "skills"
+    assert sorted(p.name for p in skills.iterdir()) == ["toy-text"]
+    system = api.agent_requests[0]["system"]
+    assert "toy-text/SKILL.md" in system and "steering-vectors" not in system
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["techniques"] == ["toy-text"] and "--technique toy-text" in config["command"]
+
+
+def test_a_task_without_techniques_needs_technique(env: Any, tmp_path: Path) -> None:
+    bare = Task(name="bare", title="Nothing to use", prompt="Do something.")
+    with pytest.raises(AgentError, match="task 'bare' names no techniques; pass --technique NAME"):
+        run_agent(bare, options("prompt", "api"), out=tmp_path / "run")
+    with pytest.raises(AgentError, match="unknown --harness 'robot'; choose one of: claude-code, api"):
+        run_agent(bare, options("prompt", "robot", techniques=["toy-text"]), out=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+def test_api_loop_in_skill_format_runs_python_only_on_the_skills_scripts(env: Any, tmp_path: Path) -> None:
+    steps = [lambda body: fake.tool_call("run_command", {"args": ["python", "-c", "print('free')"]}),
+             lambda body: fake.tool_call("run_command", {"args": ["python3", ".claude/skills/toy-text/SKILL.md"]}),
+             lambda body: fake.tool_call("run_command", {"args": ["bash", "-c", "ls"]}),
+             lambda body: fake.text("I give up.")]
+    with fake.FakeMessagesAPI(steps) as api:
+        env.setenv("ANTHROPIC_BASE_URL", api.url)
+        run = run_agent(text_pack(), options("skill", "api"), out=tmp_path / "run")
+
+    assert_written(run.run_dir, "no_results")
+    refused = [r["messages"][-1]["content"][0] for r in api.agent_requests[1:]]
+    assert all(block["is_error"] for block in refused) and "free" not in json.dumps(refused)
+    assert "Python only on the skills' scripts" in refused[0]["content"]
+    assert "Python only on the skills' scripts" in refused[1]["content"]
+    assert "only `python *` or `python3 *`" in refused[2]["content"]
+
+
+TODAY = {  # (format, harness) -> the how-to-use paragraph each harness got before mounts existed
+    ("skill", "claude-code"): "Use the skill `toy-text` for this: call the Skill tool with `toy-text` first to load "
+                              "it, then run its scripts with Bash exactly as the skill explains.",
+    ("skill", "api"): "Use the skill(s) `toy-text`: read `.claude/skills/<name>/SKILL.md` with read_file first, then "
+                      "run the skill's scripts with run_command as it explains.",
+    ("mcp", "claude-code"): "Use the MCP server `interp-skills`: its tools (`mcp__interp-skills__<tool>`) run the "
+                            "techniques `toy-text`. Each technique's guide is the resource `technique://<name>/guide`; "
+                            "read it with the MCP resource tools before the first call.",
+    ("mcp", "api"): "Use the MCP server `interp-skills`: its tools (named after the technique tools) run the "
+                    "techniques `toy-text`. Each technique's guide is the resource `technique://<name>/guide`; read it "
+                    "with read_resource before the first call.",
+    ("notebook", "claude-code"): "Use the tool `mcp__notebook__run_cell`: it runs Python in a Jupyter kernel where "
+                                 "the tools of `toy-text` are already functions in the namespace (`%interp guide "
+                                 "<name>` prints a technique's guide; read it first). Your cells and their outputs "
+                                 "are kept in `notebook.ipynb`.",
+    ("prompt", "api"): "The techniques `toy-text` are described in your system prompt. Run their tools with "
+                       "run_command: `interp-skills run <technique> <tool> --<parameter> <value> ... --json`.",
+}
+FILES = ["Read", "Write", "Edit", "Glob", "Grep"]
+RESOURCES = ["ListMcpResourcesTool", "ReadMcpResourceTool"]
+PERMISSIONS = {  # format -> Claude Code's (--tools, --allowedTools), as before mounts existed
+    "skill": ([*FILES, "Skill", "Bash"], [*FILES, "Skill", "Bash(python *)", "Bash(python3 *)"]),
+    "prompt": ([*FILES, "Bash"], [*FILES, "Bash(interp-skills *)"]),
+    "mcp": ([*FILES, *RESOURCES], [*FILES, *RESOURCES, "mcp__interp-skills__*"]),
+    "notebook": ([*FILES, *RESOURCES], [*FILES, *RESOURCES, "mcp__notebook__*"]),
+}
+
+
+def test_the_built_in_formats_mount_what_each_harness_got_before(env: Any, tmp_path: Path) -> None:
+    registry = get_registry()
+    toy = [registry.technique("toy-text")]
+    vocabularies = {"claude-code": CLAUDE_CODE, "api": API}
+    for (fmt, harness), text in TODAY.items():
+        mount = registry.renderers[fmt].mount(MountRequest(toy, tmp_path, vocabularies[harness]))
+        assert mount.how_to_use == text, (fmt, harness)
+    for fmt, permissions in PERMISSIONS.items():
+        mount = registry.renderers[fmt].mount(MountRequest(toy, tmp_path, CLAUDE_CODE, {"target": "smollm2"}))
+        assert tool_permissions(mount) == permissions, fmt
+        selected = fmt in ("mcp", "notebook")
+        assert mount.model_note == ("The techniques run on the model `smollm2` (already selected for you)." if selected
+                                    else "Run the techniques on the model `smollm2`: pass `--model smollm2` to every "
+                                         "tool.")
+    skill = registry.renderers["skill"].mount(MountRequest(toy, tmp_path, API))
+    assert ".claude/skills/toy-text/SKILL.md" in skill.files and skill.skills == ["toy-text"]
+    served = registry.renderers["mcp"].mount(MountRequest(toy, tmp_path, API, {"target": "tiny-llama"}))
+    assert served.mcp_servers["interp-skills"].args == ["-m", "interp_skills", "mcp", "serve", "--technique",
+                                                         "toy-text", "--model", "tiny-llama"]
+    with pytest.raises(Exception, match="notebook format runs the techniques on one model.*reference"):
+        registry.renderers["notebook"].mount(MountRequest(toy, tmp_path, API, {"target": None, "reference": "x"}))

@@ -439,4 +439,4 @@ def test_dry_run_plans_every_role(registry: Registry, no_token: None) -> None:
     assert sum("is gated on Hugging Face" in w for w in data["warnings"]) == 2
     text = plan_session(request)
     assert "models:     target: meta-llama/Meta-Llama-3-8B-Instruct; reference: google/gemma-2-2b-it" in text
-    assert "the 2 models need ~28 GB of GPU memory in bf16 but L4 has 24 GB" in text
+    assert "the 2 models need ~27 GB of GPU memory in bf16 but L4 has 24 GB" in text

@@ -133,11 +133,11 @@ def test_a_tool_outside_the_scope_is_refused_with_the_fix() -> None:
 
 @pytest.mark.parametrize(("arguments", "message"), [
     ({"prompts": ["a"], "max_new_tokens": 9}, r"'max_new_tokens' is 9, above this session's limit of 8\. "
-                                              r"Pass max_new_tokens <= 8.*`--max-new-tokens N`"),
+                                              r"Pass max_new_tokens <= 8.*mcp serve --max-new-tokens N`"),
     ({"prompts": ["a", "b", "c"]}, r"'prompts' has 3 items, above this session's limit of 2\. "
-                                   r"Split them over several calls of at most 2.*`--max-prompts N`"),
+                                   r"Split them over several calls of at most 2.*mcp serve --max-prompts N`"),
     ({"prompts": ["x" * 11]}, r"'prompts' item 0 has 11 characters, above this session's limit of 10\. "
-                              r"Shorten it.*`--max-prompt-chars N`"),
+                              r"Shorten it.*mcp serve --max-prompt-chars N`"),
 ])
 def test_an_argument_over_the_call_limits_is_refused_with_the_fix(arguments: dict[str, Any], message: str) -> None:
     loads: list[str] = []

@@ -12,8 +12,16 @@ from pathlib import Path
 import pytest
 
 from interp_skills.plugins import build_registry
-from interp_skills.runs.layout import (AGENT_FILE, METRICS_FILE, REPORT_FILE, RESULT_FILES, TASK_FILE, VERDICT_FILE,
-                                       WORKSPACE_DIR)
+from interp_skills.runs.layout import (
+    AGENT_FILE,
+    METRICS_FILE,
+    REPORT_FILE,
+    RESULT_FILES,
+    TASK_FILE,
+    TRANSCRIPT_FILE,
+    VERDICT_FILE,
+    WORKSPACE_DIR,
+)
 
 ACME = '''
 import json
@@ -54,6 +62,8 @@ def mount(request):
 # A harness: a scripted in-process agent that reads what it was mounted and writes the task's done files.
 def run_scripted(run):
     listing = (run.workspace / LISTING).read_text().splitlines()
+    run.transcript.add({"type": "assistant",
+                        "message": {"content": [{"type": "text", "text": f"I count {len(listing)} tools."}]}})
     (run.workspace / METRICS_FILE).write_text(json.dumps({"tools_seen": len(listing)}))
     (run.workspace / REPORT_FILE).write_text("# Scripted report\\n\\nI saw:\\n" + "\\n".join(listing) + "\\n\\n"
                                              + "The prompt was:\\n\\n" + run.prompt + "\\n")
@@ -271,6 +281,7 @@ def test_agent_run_with_a_third_party_task_format_and_harness(env: dict[str, str
     assert "read it with open()" in task_md  # the format's how-to text, in the harness's vocabulary
     assert "Count the tools you were given" in (out / REPORT_FILE).read_text()
     assert json.loads((out / AGENT_FILE).read_text())["stop"] == "done"
+    assert "I count 2 tools." in (out / TRANSCRIPT_FILE).read_text()
     verdict = json.loads((out / VERDICT_FILE).read_text())
     assert verdict["summary"].startswith("PASS") and verdict["claims"][0]["status"] == "pass"
     assert log(env) == [f"harness ran in {WORKSPACE_DIR} with done files {list(RESULT_FILES)}"]

@@ -61,6 +61,12 @@ class AgentRunOptions(BaseModel):
     judge: str | None = Field(None, description="Anthropic model for the LLM judge; None: claims only")
 
 
+class NoSettings(BaseModel):
+    """A task's setup stages get no settings (a pack's pipeline gets its own under ``replicate``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
 @dataclass
 class AgentRun:
     run_dir: Path
@@ -132,7 +138,7 @@ def run_setup(task: Task, run_dir: Path, models: dict[str, str | None]) -> None:
     from interp_skills.runs.stages import run_stages
     from interp_skills.spec import Session
 
-    run_stages(task.setup, RunFolder(run_dir / SETUP_DIR), settings=BaseModel(),
+    run_stages(task.setup, RunFolder(run_dir / SETUP_DIR), settings=NoSettings(),
                model=models.get(TARGET) or "default", seed=0, session=Session(models), reporter=LogReporter())
 
 

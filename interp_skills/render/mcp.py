@@ -35,6 +35,9 @@ from interp_skills.session_flags import role_flags
 from interp_skills.spec import (
     TARGET,
     CallLimits,
+    McpServer,
+    Mount,
+    MountRequest,
     OpenRequest,
     RenderResult,
     Scope,
@@ -288,10 +291,9 @@ def render(techniques: list[Technique], out_dir: Path) -> RenderResult:
     return RenderResult(files=written, message=f"MCP server config for {len(techniques)} technique(s)")
 
 
-def mount(request: "MountRequest") -> "Mount":
+def mount(request: MountRequest) -> Mount:
     """The ``interp-skills mcp serve`` server for these techniques and models, started by the harness over stdio."""
     from interp_skills.render.howto import model_note, technique_list
-    from interp_skills.spec import McpServer, Mount
 
     words = request.vocabulary
     tools = (f"`{words.mcp_tool.format(server=SERVER_NAME, tool='<tool>')}`" if "{server}" in words.mcp_tool

@@ -24,7 +24,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from interp_skills.errors import InterpSkillsError
 from interp_skills.render.files import example_arguments, write_new_files
-from interp_skills.spec import RenderResult, Session, Technique, Tool
+from interp_skills.spec import TARGET, McpServer, Mount, MountRequest, RenderResult, Session, Technique, Tool
 
 USAGE = """\
 Usage:
@@ -172,7 +172,7 @@ def unload_extension(ipython: Any) -> None:
 
 def _parameters(tool: Tool) -> list[inspect.Parameter]:
     """The tool function's parameters a caller passes (the session parameter left out)."""
-    return [p for p in inspect.signature(tool.func).parameters.values() if p.name != tool.session_param]
+    return [p for p in inspect.signature(tool.func, eval_str=True).parameters.values() if p.name != tool.session_param]
 
 
 def session_function(technique: Technique, tool: Tool, session: Session) -> Callable[..., Any]:
@@ -259,23 +259,18 @@ def example_call(tool: Tool, width: int = 88) -> str:
 NOTEBOOK_SERVER, NOTEBOOK_FILE = "notebook", "notebook.ipynb"
 
 
-def mount(request: "MountRequest") -> "Mount":
+def mount(request: MountRequest) -> Mount:
     """An MCP server holding a Jupyter kernel with the techniques loaded; its cells are kept in notebook.ipynb."""
     from interp_skills.render.howto import model_note, technique_list
-    from interp_skills.spec import TARGET, McpServer, Mount
 
     others = [role for role in request.models if role != TARGET]
     if others:
         raise InterpSkillsError(f"the notebook format runs the techniques on one model, but this run also needs the "
                                 f"{', '.join(others)} model(s); use --format mcp or skill")
-    words, target = request.vocabulary, request.models.get(TARGET)
-    args = ["-m", "interp_skills.agents.notebook_server"]
-    for name in request.names:
-        args += ["--technique", name]
-    args += ["--model", target] if target else []
-    server = McpServer(command=sys.executable,
-                       args=[*args, "--notebook", str(request.workspace / NOTEBOOK_FILE)])
-    tool = words.mcp_tool.format(server=NOTEBOOK_SERVER, tool="run_cell")
+    server = McpServer(command=sys.executable, args=["-m", "interp_skills.agents.notebook_server",
+                                                     *request.serve_args(),  # --technique ... [--model M]
+                                                     "--notebook", str(request.workspace / NOTEBOOK_FILE)])
+    tool = request.vocabulary.mcp_tool.format(server=NOTEBOOK_SERVER, tool="run_cell")
     how = (f"Use the tool `{tool}`: it runs Python in a Jupyter kernel where the tools of "
            f"{technique_list(request.names)} are already functions in the namespace (`%interp guide <name>` prints "
            f"a technique's guide; read it first). Your cells and their outputs are kept in `{NOTEBOOK_FILE}`.")

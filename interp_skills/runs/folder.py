@@ -18,6 +18,7 @@ from typing import Any
 from interp_skills.errors import InterpSkillsError
 from interp_skills.fileio import write_json
 from interp_skills.runs.layout import CONFIG_FILE, STAGES_DIR
+
 # What must match for a run folder to be resumed; anything else (versions, dates) may differ.
 IDENTITY_KEYS = ("pack", "model", "seed", "settings")
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import platform
-import random
 import re
-import sys
 import time
 from importlib import metadata
 from pathlib import Path
@@ -15,7 +13,6 @@ from pydantic import BaseModel, ValidationError
 
 from interp_skills.errors import ToolInputError
 from interp_skills.fileio import write_atomic, write_json
-from interp_skills.runs.context import StageContext
 from interp_skills.runs.folder import RunFolder
 from interp_skills.runs.layout import CLAIMS_FILE, METRICS_FILE, REPORT_FILE
 from interp_skills.runs.progress import LogReporter, Reporter
@@ -68,17 +65,6 @@ def versions(pack: PaperPack, *extra: str) -> dict[str, str]:
             except (metadata.PackageNotFoundError, ValueError):
                 pass
     return found
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    import torch
-
-    torch.manual_seed(seed)
-    if "numpy" in sys.modules:
-        import numpy
-
-        numpy.random.seed(seed % 2**32)
 
 
 def replicate(

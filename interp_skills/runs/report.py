@@ -40,7 +40,7 @@ def render_report(pack: PaperPack, config: dict[str, Any], results: dict[str, di
     return f"""# {pack.title}: replication run
 
 - **Paper:** {pack.citation}
-- **Model:** `{config['model']}` (backend: {config['backend']}; the paper used {paper_models})
+- **Model:** `{config['model']}` (environment: {config['environment']}; the paper used {paper_models})
 - **Outcome (metric rater):** {head}, {passed}/{len(claim_results)} claims pass. The LLM judge's part, if any, is in
   `verdict.json`.
 - **Reproduce or resume:** `{config['command']}`

@@ -59,10 +59,6 @@ class MountRequest:
 
     def serve_args(self) -> list[str]:
         """``--technique``, ``--model`` and ``--role`` flags that make a server hold these techniques and models."""
-        args = [arg for t in self.techniques for arg in ("--technique", t.name)]
-        for role, spec in self.models.items():
-            if role == "target":
-                args += ["--model", spec] if spec else []
-            else:
-                args += ["--role", f"{role}={spec or 'default'}"]
-        return args
+        from interp_skills.session_flags import role_flags
+
+        return [arg for t in self.techniques for arg in ("--technique", t.name)] + role_flags(self.models)

@@ -46,6 +46,11 @@ def limit_flag(field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
+def run_limit_flag(field: str) -> str:
+    """The ``interp-skills run`` / skill-script option for a ``CallLimits`` field (tools own ``--max-new-tokens``)."""
+    return "--limit-" + field.replace("_", "-")
+
+
 def _strings(value: Any) -> list[str] | None:
     """The strings a value holds if it is a string or a list of strings, else None."""
     if isinstance(value, str):
@@ -93,7 +98,8 @@ class Scope(BaseModel):
 def _over(argument: str, found: str, field: str, limit: int, fix: str) -> ScopeError:
     return ScopeError(
         f"argument {argument!r} {found}, above this session's limit of {limit}. {fix}. Whoever starts the "
-        f"session can raise the limit with `{limit_flag(field)} N` (on `interp-skills run` or `mcp serve`)."
+        f"session can raise the limit: `interp-skills mcp serve {limit_flag(field)} N`, or "
+        f"`{run_limit_flag(field)} N` on `interp-skills run` and skill scripts."
     )
 
 
