@@ -8,8 +8,7 @@ package (the registry does, for the built-in harnesses) imports neither torch no
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from interp_skills.lazy import lazy_exports
 
 _EXPORTS = {
     "AgentError": "outcome",
@@ -20,8 +19,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
