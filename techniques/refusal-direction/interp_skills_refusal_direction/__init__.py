@@ -6,8 +6,7 @@ package (or reading ``__version__``) does not pull in torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from interp_skills.lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -21,11 +20,7 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 
 def __dir__() -> list[str]:
