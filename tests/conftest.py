@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -20,3 +21,19 @@ def toy_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     reset_registry()
     yield dict(os.environ)
     reset_registry()
+
+
+def write_distribution(site: Path, dist: str, source: str, version: str) -> None:
+    """A real installed distribution in ``site``: a module plus dist-info with an interp_skills entry point."""
+    module = dist.replace("-", "_")
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{module}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
+    (info / "entry_points.txt").write_text(f"[interp_skills]\nplugin = {module}\n")
+
+
+@pytest.fixture
+def make_distribution() -> Callable[..., None]:
+    """``make_distribution(site, dist, source, version)`` writes an installable plugin distribution."""
+    return write_distribution

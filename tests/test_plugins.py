@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -45,21 +46,12 @@ BROKEN = {
 }
 
 
-def make_distribution(site: Path, dist: str, source: str) -> None:
-    """A real installed distribution: a module plus dist-info with an interp_skills entry point."""
-    module = dist.replace("-", "_")
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-    info = site / f"{module}-0.3.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.3.0\n")
-    (info / "entry_points.txt").write_text(f"[interp_skills]\nplugin = {module}\n")
-
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    make_distribution(tmp_path, "plugin-good", GOOD.replace("{name}", "good-echo"))
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_distribution: Callable[..., None]) -> Path:
+    make_distribution(tmp_path, "plugin-good", GOOD.replace("{name}", "good-echo"), "0.3.0")
     for dist, source in BROKEN.items():
-        make_distribution(tmp_path, f"plugin-{dist}", source.replace("{name}", dist))
+        make_distribution(tmp_path, f"plugin-{dist}", source.replace("{name}", dist), "0.3.0")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("INTERP_SKILLS_LOAD_PLUGINS", raising=False)
     return tmp_path

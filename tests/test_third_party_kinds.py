@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -154,23 +154,14 @@ BROKEN = [
 ]
 
 
-def make_distribution(site: Path, dist: str, source: str) -> None:
-    """A real installed distribution: a module plus dist-info with an interp_skills entry point."""
-    module = dist.replace("-", "_")
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-    info = site / f"{module}-1.0.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.0.0\n")
-    (info / "entry_points.txt").write_text(f"[interp_skills]\nplugin = {module}\n")
-
 
 @pytest.fixture
-def site(tmp_path: Path) -> Path:
+def site(tmp_path: Path, make_distribution: Callable[..., None]) -> Path:
     folder = tmp_path / "site"
     folder.mkdir()
-    make_distribution(folder, "acme-interp", ACME)
+    make_distribution(folder, "acme-interp", ACME, "1.0.0")
     for dist, source, _ in BROKEN:
-        make_distribution(folder, dist, source)
+        make_distribution(folder, dist, source, "1.0.0")
     return folder
 
 

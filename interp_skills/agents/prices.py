@@ -1,4 +1,4 @@
-"""What an ``--agent api`` run costs: usage tokens times the list prices in ``prices.toml``."""
+"""What an ``--harness api`` run costs: usage tokens times the list prices in ``prices.toml``."""
 
 from __future__ import annotations
 
