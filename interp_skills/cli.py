@@ -198,6 +198,8 @@ def mcp_serve(
     gpu: Annotated[Optional[str], typer.Option(help="GPU type for a remote environment, e.g. A10, H100!")] = None,
     dry_run: Annotated[bool, typer.Option(help="print the environment's plan (GPU, downloads, cost), start nothing")
                        ] = False,
+    allow_write: Annotated[Optional[list[Path]], typer.Option(
+        "--allow-write", help="folder tools may write into (repeat); default: the artifact folder and ./runs")] = None,
 ) -> None:
     """Run an MCP server over stdio whose tools are the techniques' tools (each model loads once)."""
     from interp_skills.render.mcp import serve
@@ -206,7 +208,7 @@ def mcp_serve(
 
     models = parse_roles(model, role or [])
     scope = Scope(limits=CallLimits(max_new_tokens=max_new_tokens, max_prompts=max_prompts,
-                                    max_prompt_chars=max_prompt_chars))
+                                    max_prompt_chars=max_prompt_chars), write_dirs=allow_write)
     options = {"gpu": gpu} if gpu else {}
     if dry_run:
         print(plan_session(backend, OpenRequest(_techniques(technique or []), models, scope, options)))
@@ -490,6 +492,24 @@ def agent_compare(
     out.print(table)
     saved = ["compare.json", "compare.md"] + (["compare.png"] if result.plot else [])
     out.print(f"saved in {result.out}: {', '.join(saved)}", highlight=False)
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="address to listen on; a non-loopback one needs --allow-remote")
+                    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port to listen on")] = 7580,
+    runs_dir: Annotated[Path, typer.Option(help="where runs are written, and past runs are read from")
+                        ] = Path("runs/web"),
+    token: Annotated[Optional[str], typer.Option(help="the token state-changing calls need; default: a random one")
+                     ] = None,
+    allow_remote: Annotated[bool, typer.Option("--allow-remote", help="serve on a non-loopback --host")] = False,
+    max_parallel: Annotated[int, typer.Option(min=1, help="runs at once; later ones wait as queued")] = 2,
+) -> None:
+    """Serve the web page: start agent runs, watch them live, answer checkpoints, read past runs."""
+    from interp_skills.web.server import serve
+
+    serve(host, port, runs_dir, token, allow_remote=allow_remote, max_parallel=max_parallel)
 
 
 def main() -> None:

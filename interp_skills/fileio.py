@@ -1,4 +1,4 @@
-"""Atomic file writes: a reader (or a resumed run) never sees half a file."""
+"""Atomic file writes (a reader, or a resumed run, never sees half a file) and paths kept inside a folder."""
 
 from __future__ import annotations
 
@@ -6,7 +6,29 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
+
+from interp_skills.errors import InterpSkillsError
+
+
+def inside(root: Path, rel: str) -> Path | None:
+    """``root / rel`` if it stays inside ``root`` (relative, no ``..``, no link leading out), else None."""
+    pure = Path(rel)
+    if not rel or pure.is_absolute() or ".." in pure.parts or not pure.parts:
+        return None
+    base = root.resolve()
+    target = base / pure
+    resolved = target.resolve()
+    return target if resolved != base and resolved.is_relative_to(base) else None
+
+
+def targets_inside(root: Path, rels: Iterable[str]) -> dict[str, Path]:
+    """``rel -> root / rel`` for each of ``rels``; InterpSkillsError naming any that would leave ``root``."""
+    targets = {rel: inside(root, rel) for rel in rels}
+    if escaping := sorted(rel for rel, target in targets.items() if target is None):
+        raise InterpSkillsError(f"{', '.join(map(repr, escaping))} would be written outside {root} (an absolute path, "
+                                "'..' or a link leading out); nothing was written. Fix the names or remove the link.")
+    return {rel: target for rel, target in targets.items() if target is not None}
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None:

@@ -12,3 +12,10 @@ def cache_dir() -> Path:
     path = Path(root) if root else Path.home() / ".cache" / "interp-skills"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def artifacts_dir() -> Path:
+    """The shared artifact folder under the cache (skill scripts in separate processes meet there)."""
+    path = cache_dir() / "artifacts"
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -3,7 +3,10 @@
 Built-ins (``DEFAULT_PLUGINS``) and third-party plugins (entry-point group
 ``interp_skills``) go through the same hooks. A plugin that fails to import, raises in
 a hook, registers malformed data, uses an invalid name or collides with another name is
-recorded as a ``PluginProblem`` and skipped; everything else keeps working.
+recorded as a ``PluginProblem`` and skipped; everything else keeps working. First-party
+sources (``DEFAULT_PLUGINS`` and ``FIRST_PARTY_DISTRIBUTIONS``) register first, so on a
+name clash a built-in always wins and the third-party plugin is the one skipped; no
+plugin command may replace a command that is already there.
 
 ``INTERP_SKILLS_LOAD_PLUGINS="dist-a,dist-b"`` loads only those distributions' entry
 points ("" loads none). ``INTERP_SKILLS_PLUGINS_DIR=dir[:dir]`` also loads every ``*.py``
@@ -30,8 +33,17 @@ from interp_skills.errors import UnknownNameError
 from interp_skills.spec import Environment, Harness, PaperPack, Renderer, Task, Technique
 
 ENTRY_POINT_GROUP = "interp_skills"
+CORE_DISTRIBUTION = "interp-skills"
 DEFAULT_PLUGINS = ("interp_skills.render.builtin", "interp_skills.environments.builtin",
                    "interp_skills.agents.builtin")
+# The core and the plugin distributions shipped from this repository (techniques/, papers/): first-party.
+FIRST_PARTY_DISTRIBUTIONS = frozenset({
+    CORE_DISTRIBUTION,
+    "interp-skills-steering-vectors", "interp-skills-activation-addition", "interp-skills-refusal-direction",
+    "interp-skills-sae-latent-search",
+    "interp-skills-paper-refusal-direction", "interp-skills-paper-activation-addition",
+    "interp-skills-paper-known-entities",
+})
 
 # hook name -> (kind shown to users, model a registration must satisfy); packs are tasks
 KINDS: dict[str, tuple[str, type[BaseModel]]] = {
@@ -59,7 +71,7 @@ class PluginInfo:
     version: str
     module: str
     hooks: list[str]
-    builtin: bool
+    builtin: bool  # first-party: the core or a distribution in FIRST_PARTY_DISTRIBUTIONS
 
 
 @dataclass
@@ -136,8 +148,13 @@ def _normalise(dist_name: str) -> str:
     return dist_name.strip().lower().replace("_", "-")
 
 
+def is_first_party(dist_name: str) -> bool:
+    """Whether ``dist_name`` is the core or a plugin distribution shipped from the interp-skills repository."""
+    return _normalise(dist_name) in FIRST_PARTY_DISTRIBUTIONS
+
+
 def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, str, str]]:
-    """(entry point, distribution name, version) for every allowed plugin entry point."""
+    """(entry point, distribution name, version) for every allowed plugin entry point, first-party ones first."""
     allowed = _allowed_distributions()
     found = []
     seen: set[str] = set()
@@ -149,7 +166,7 @@ def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, str, str]]:
         for ep in dist.entry_points:
             if ep.group == ENTRY_POINT_GROUP:
                 found.append((ep, dist_name, dist.version))
-    return sorted(found, key=lambda item: (item[1], item[0].name))
+    return sorted(found, key=lambda item: (not is_first_party(item[1]), item[1], item[0].name))
 
 
 def _plugin_files() -> list[Path]:
@@ -192,24 +209,14 @@ def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] =
     sources: list[tuple[Any, str, str, bool]] = []
 
     for module_name in DEFAULT_PLUGINS:
-        sources.append((importlib.import_module(module_name), "interp-skills", __version__, True))
+        sources.append((importlib.import_module(module_name), CORE_DISTRIBUTION, __version__, True))
+    entry_points = _entry_points() if entrypoints else []
+    # First-party sources register first: on a name clash the first one wins, so a built-in name stays built-in.
+    _load_entry_points(registry, sources, [ep for ep in entry_points if is_first_party(ep[1])])
     for plugin in extra_plugins:
         name = getattr(plugin, "__name__", type(plugin).__name__)
         sources.append((plugin, name, "0", False))
-    if entrypoints:
-        for ep, dist_name, version in _entry_points():  # sorted: on a name clash the first one wins
-            label = f"{dist_name} (entry point {ep.name!r})"
-            try:
-                sources.append((ep.load(), dist_name, version, False))
-            except Exception as exc:  # a broken plugin must not take the registry down
-                registry.problems.append(
-                    PluginProblem(
-                        label,
-                        f"import of {ep.value!r} failed: {type(exc).__name__}: {exc}",
-                        f"reinstall it (`pip install --force-reinstall {dist_name}`) or remove it "
-                        f"(`pip uninstall {dist_name}`)",
-                    )
-                )
+    _load_entry_points(registry, sources, [ep for ep in entry_points if not is_first_party(ep[1])])
 
     for path in _plugin_files():
         try:
@@ -239,6 +246,23 @@ def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] =
     return registry
 
 
+def _load_entry_points(registry: Registry, sources: list[tuple[Any, str, str, bool]],
+                       entry_points: list[tuple[importlib.metadata.EntryPoint, str, str]]) -> None:
+    """Import each entry point into ``sources``; one that fails to import is a reported problem."""
+    for ep, dist_name, version in entry_points:
+        try:
+            sources.append((ep.load(), dist_name, version, is_first_party(dist_name)))
+        except Exception as exc:  # a broken plugin must not take the registry down
+            registry.problems.append(
+                PluginProblem(
+                    f"{dist_name} (entry point {ep.name!r})",
+                    f"import of {ep.value!r} failed: {type(exc).__name__}: {exc}",
+                    f"reinstall it (`pip install --force-reinstall {dist_name}`) or remove it "
+                    f"(`pip uninstall {dist_name}`)",
+                )
+            )
+
+
 def _caller(pm: pluggy.PluginManager, plugin: Any, hook_name: str) -> Any:
     """The hook caller for ``hook_name`` restricted to ``plugin`` (traced like any pluggy call)."""
     others = [p for p in pm.get_plugins() if p is not plugin]
@@ -257,11 +281,15 @@ def _collect(registry: Registry, plugin: Any, hook_name: str, dist_name: str, ve
             raise TypeError(f"{hook_name} registered a {type(item).__name__}, expected {model.__name__}")
         if item.name in found:
             other = found[item.name].plugin
+            built_in = is_first_party(other)
             registry.problems.append(
                 PluginProblem(
                     dist_name,
-                    f"{kind} name {item.name!r} is already registered by {other}",
-                    f"rename the {kind} in {dist_name}, or uninstall one of the two plugins",
+                    f"{kind} name {item.name!r} is already registered by {other}"
+                    + (" (first-party: a built-in name cannot be taken over)" if built_in else "")
+                    + f"; the {kind} from {dist_name} was skipped",
+                    f"rename the {kind} in {dist_name}"
+                    + ("" if built_in else f", or uninstall one of the two plugins ({other}, {dist_name})"),
                 )
             )
             return
@@ -306,15 +334,65 @@ def reset_registry() -> None:
 
 
 def add_commands(cli: Any) -> None:
-    """Let plugins add CLI sub-commands (register_commands hook)."""
+    """Let plugins add CLI sub-commands (register_commands hook); none may replace a command already there.
+
+    A command or group whose name is taken, or a hook that removes existing ones, is undone and reported.
+    """
     registry = get_registry()
     pm = registry.manager
     assert pm is not None
+    owners = dict.fromkeys(_command_names(cli.registered_commands, cli.registered_groups), CORE_DISTRIBUTION)
     for impl in pm.hook.register_commands.get_hookimpls():
+        plugin = impl.plugin_name.partition(":")[0]
+        commands, groups = list(cli.registered_commands), list(cli.registered_groups)
         try:
             _caller(pm, impl.plugin, "register_commands")(cli=cli)
         except Exception as exc:
+            cli.registered_commands[:], cli.registered_groups[:] = commands, groups
             registry.problems.append(
-                PluginProblem(impl.plugin_name, f"register_commands raised {type(exc).__name__}: {exc}",
+                PluginProblem(plugin, f"register_commands raised {type(exc).__name__}: {exc}",
                               "fix register_commands in that plugin, or uninstall it")
             )
+            continue
+        if not _contains_all(cli.registered_commands, commands) or not _contains_all(cli.registered_groups, groups):
+            registry.problems.append(
+                PluginProblem(plugin, "register_commands removed or replaced existing commands; they were restored",
+                              f"only add new commands in {plugin}'s register_commands")
+            )
+        kept_commands = [c for c in _new(cli.registered_commands, commands)
+                         if _claim(registry, owners, plugin, _command_names([c], []))]
+        kept_groups = [g for g in _new(cli.registered_groups, groups)
+                       if _claim(registry, owners, plugin, _command_names([], [g]))]
+        cli.registered_commands[:], cli.registered_groups[:] = commands + kept_commands, groups + kept_groups
+
+
+def _command_names(commands: list[Any], groups: list[Any]) -> list[str]:
+    """The sub-command names typer gives these registered commands and groups."""
+    import typer.main
+
+    probe = typer.Typer()
+    probe.registered_commands, probe.registered_groups = list(commands), list(groups)
+    return list(typer.main.get_group(probe).commands)
+
+
+def _contains_all(items: list[Any], earlier: list[Any]) -> bool:
+    return all(any(item is old for item in items) for old in earlier)
+
+
+def _new(items: list[Any], earlier: list[Any]) -> list[Any]:
+    return [item for item in items if not any(item is old for old in earlier)]
+
+
+def _claim(registry: Registry, owners: dict[str, str], plugin: str, names: list[str]) -> bool:
+    """Give ``plugin`` the names of one command or group it added, or report the clash and refuse it."""
+    if taken := [name for name in names if name in owners]:
+        for name in taken:
+            registry.problems.append(PluginProblem(
+                plugin,
+                f"register_commands added the command {name!r}, which {owners[name]} already provides "
+                f"(`interp-skills {name}`); the command from {plugin} was dropped",
+                f"rename the command in {plugin}'s register_commands",
+            ))
+        return False
+    owners.update(dict.fromkeys(names, plugin))
+    return True

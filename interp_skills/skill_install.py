@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from interp_skills.errors import InterpSkillsError
-from interp_skills.render.files import write_atomic
+from interp_skills.fileio import inside, targets_inside, write_atomic
 from interp_skills.render.skill import skill_files
-from interp_skills.spec import Technique
+from interp_skills.spec import NAME_PATTERN, Technique
 
 LOCK_NAME = "interp-skills.lock.json"
 
@@ -34,19 +35,43 @@ class Lock:
 
     @classmethod
     def read(cls, dest: Path) -> "Lock":
+        """Read and check the lock in ``dest``: every entry well formed, every file inside its skill folder."""
         path = dest / LOCK_NAME
         if not path.exists():
             return cls(path)
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            return cls(path, dict(data["skills"]))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InterpSkillsError(
-                f"{path} is not a valid lock file ({exc}); fix or delete it (the skill folders stay)"
-            ) from None
+        except ValueError as exc:
+            raise _bad_lock(path, f"it is not JSON ({exc})") from None
+        skills = data.get("skills") if isinstance(data, dict) else None
+        if not isinstance(skills, dict):
+            raise _bad_lock(path, 'it must be a JSON object whose "skills" is an object (skill name -> entry)')
+        for name, entry in skills.items():
+            _check_entry(path, dest, name, entry)
+        return cls(path, skills)
 
     def write(self) -> None:
         write_atomic(self.path, json.dumps({"version": 1, "skills": self.skills}, indent=2, sort_keys=True) + "\n")
+
+
+def _bad_lock(path: Path, problem: str) -> InterpSkillsError:
+    return InterpSkillsError(f"{path} is not a valid lock file: {problem}. Nothing was changed; fix or delete it "
+                             "(the skill folders stay)")
+
+
+def _check_entry(path: Path, dest: Path, name: Any, entry: Any) -> None:
+    """Raise for a lock entry of the wrong shape, or one naming a file outside its skill folder."""
+    if not isinstance(name, str) or not re.match(NAME_PATTERN, name):
+        raise _bad_lock(path, f"entry {name!r} is not a skill name (lowercase letters, digits and hyphens)")
+    files = entry.get("files") if isinstance(entry, dict) else None
+    if not isinstance(files, dict):
+        raise _bad_lock(path, f'entry {name!r} must be an object whose "files" is an object (path -> SHA-256)')
+    for rel, digest in files.items():
+        if not isinstance(digest, str):
+            raise _bad_lock(path, f"entry {name!r}: file {rel!r} must map to its SHA-256 as a string")
+        if inside(dest / name, rel) is None:
+            raise _bad_lock(path, f"entry {name!r} lists {rel!r}, which is outside the skill folder {dest / name} "
+                                  "(an absolute path, '..' or a link leading out)")
 
 
 def edited_files(dest: Path, name: str, lock: Lock) -> list[str]:
@@ -81,9 +106,10 @@ def add_skill(technique: Technique, dest: Path, lock: Lock, *, force: bool = Fal
             + ", ".join(str(folder / rel) for rel in sorted(conflicts))
             + ". Keep a copy and rerun with --force to replace them."
         )
+    targets = targets_inside(folder, files)
     written, unchanged = [], []
     for rel, text in files.items():
-        target = folder / rel
+        target = targets[rel]
         if target.exists() and target.read_text(encoding="utf-8") == text:
             unchanged.append(rel)
             continue

@@ -601,6 +601,7 @@ def test_the_built_in_formats_mount_what_each_harness_got_before(env: Any, tmp_p
     assert ".claude/skills/toy-text/SKILL.md" in skill.files and skill.skills == ["toy-text"]
     served = registry.renderers["mcp"].mount(MountRequest(toy, tmp_path, API, {"target": "tiny-llama"}))
     assert served.mcp_servers["interp-skills"].args == ["-m", "interp_skills", "mcp", "serve", "--technique",
-                                                         "toy-text", "--model", "tiny-llama"]
+                                                         "toy-text", "--model", "tiny-llama",
+                                                         "--allow-write", str(tmp_path)]
     with pytest.raises(Exception, match="notebook format runs the techniques on one model.*reference"):
         registry.renderers["notebook"].mount(MountRequest(toy, tmp_path, API, {"target": None, "reference": "x"}))

@@ -2,7 +2,8 @@
 
 The task's setup stages run first, into ``RUN_DIR/setup/`` (outside the agent's workspace);
 then the format mounts the techniques in ``RUN_DIR/workspace/`` for the harness, which runs
-the agent on the prompt; then the task grades the folder. File names: :mod:`interp_skills.runs.layout`.
+the agent on the prompt; its done files and the figures it wrote at the top of the workspace
+(``*.png``, ``*.svg``) are copied out; then the task grades the folder. File names: :mod:`interp_skills.runs.layout`.
 """
 
 from __future__ import annotations
@@ -36,13 +37,26 @@ from interp_skills.runs.layout import (
     TRANSCRIPT_FILE,
     WORKSPACE_DIR,
 )
-from interp_skills.spec import TARGET, AgentOutcome, Asker, HarnessRun, Limits, MountRequest, PaperPack, Task
+from interp_skills.spec import (
+    TARGET,
+    AgentOutcome,
+    Asker,
+    Harness,
+    HarnessRun,
+    Limits,
+    MountRequest,
+    PaperPack,
+    Renderer,
+    Task,
+    Technique,
+)
 
 if TYPE_CHECKING:
     from interp_skills.rating import Verdict
 
 CHECKPOINT_MODES = ("none", "ask")
 AGENT_RUBRIC = "rubric.toml"  # the agent-replication rubric shipped in this package
+FIGURE_PATTERNS = ("*.png", "*.svg")  # an agent's figures, copied from its workspace into the run folder
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 
 
@@ -142,18 +156,43 @@ def run_setup(task: Task, run_dir: Path, models: dict[str, str | None]) -> None:
                model=models.get(TARGET) or "default", seed=0, session=Session(models), reporter=LogReporter())
 
 
+def copy_figures(workspace: Path, run_dir: Path) -> list[str]:
+    """Copy the figures the agent wrote at the top of its workspace into the run folder, beside its results.
+
+    A name the run folder already holds (a done file, the runner's own) is left alone, and so is a
+    symbolic link, which could point anywhere on the machine. Returns the names copied.
+    """
+    copied = []
+    for path in sorted(p for pattern in FIGURE_PATTERNS for p in workspace.glob(pattern)):
+        if path.is_file() and not path.is_symlink() and not (run_dir / path.name).exists():
+            shutil.copyfile(path, run_dir / path.name)
+            copied.append(path.name)
+    return copied
+
+
 def _versions(task: Task) -> dict[str, str]:
     from interp_skills.runs.replicate import versions
 
     return versions(task, "anthropic")  # type: ignore[arg-type]  # it reads only the task's plugin
 
 
-def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | None = None,
-              ask: Asker | None = None) -> AgentRun:
-    """Run the harness's agent on ``task`` in the chosen format; write the run folder and its verdict.
+@dataclass
+class RunPlan:
+    """What an agent run needs, checked against the registry before anything is written."""
 
-    ``ask(stage, summary)`` is called at each checkpoint when ``options.checkpoint == "ask"``
-    and returns the person's reply.
+    task: Task
+    renderer: Renderer
+    harness: Harness
+    names: list[str]
+    techniques: list[Technique]
+    models: dict[str, str | None]
+
+
+def plan_run(task: Task | str, options: AgentRunOptions, ask: Asker | None) -> RunPlan:
+    """Check ``options`` (format, harness, checkpoint, task, techniques, the harness's own check) for ``task``.
+
+    Raises an error that says what to change; ``run_agent`` calls it first, and a caller that
+    starts runs elsewhere (the web page) calls it to refuse bad input before starting one.
     """
     from interp_skills.plugins import get_registry
 
@@ -172,8 +211,19 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
         raise AgentError(f"task {task.name!r} names no techniques; pass --technique NAME (repeat it for more; "
                          "`interp-skills list` shows the installed ones)")
     techniques = [registry.technique(name) for name in names]
-    models = mount_models(task, options.interp_model)
-    harness.check(options.model, options.limits)  # fail before writing anything
+    harness.check(options.model, options.limits)
+    return RunPlan(task, renderer, harness, names, techniques, mount_models(task, options.interp_model))
+
+
+def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | None = None,
+              ask: Asker | None = None) -> AgentRun:
+    """Run the harness's agent on ``task`` in the chosen format; write the run folder and its verdict.
+
+    ``ask(stage, summary)`` is called at each checkpoint when ``options.checkpoint == "ask"``
+    and returns the person's reply.
+    """
+    plan = plan_run(task, options, ask)  # fails before writing anything
+    task, models = plan.task, plan.models
     run_dir = Path(out) if out else default_run_dir(task.name, options)
     _start_folder(run_dir)
     secrets = secret_values()
@@ -183,7 +233,7 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
         "task": task.name, "kind": task.kind, "task_version": task.version, "title": task.title,
         **({"citation": task.citation} if isinstance(task, PaperPack) else {}),
         "format": options.format, "harness": options.harness, "model": options.model, "models": models,
-        "techniques": names, "limits": options.limits.model_dump(), "checkpoint": options.checkpoint,
+        "techniques": plan.names, "limits": options.limits.model_dump(), "checkpoint": options.checkpoint,
         "judge": options.judge, "versions": _versions(task), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": command_line(task.name, options, run_dir), "claims": claims,
     })
@@ -192,14 +242,15 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
 
     try:  # whatever happens, no secret stays in the folder
         run_setup(task, run_dir, models)
-        mount = mount_workspace(renderer, MountRequest(techniques, workspace, harness.vocabulary, models))
+        request = MountRequest(plan.techniques, workspace, plan.harness.vocabulary, models)
+        mount = mount_workspace(plan.renderer, request)
         prompt = build_prompt(task, mount, workspace, options.checkpoint)
         write_atomic(run_dir / TASK_FILE, prompt)
         transcript = Transcript(run_dir, secrets)
         transcript.harness("start", task=prompt, name=task.name, format=options.format, harness=options.harness)
         started = time.perf_counter()
         try:
-            outcome = harness.run(HarnessRun(
+            outcome = plan.harness.run(HarnessRun(
                 mount=mount, workspace=workspace, prompt=prompt, model=options.model, limits=options.limits,
                 transcript=transcript, checkpoint=options.checkpoint, ask=ask, log_dir=run_dir / LOGS_DIR,
                 done_files=tuple(task.done_files)))
@@ -211,6 +262,7 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
             if (workspace / name).is_file():
                 (run_dir / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(workspace / name, run_dir / name)
+        copy_figures(workspace, run_dir)
         write_json(run_dir / AGENT_FILE, outcome.model_dump(mode="json"))
         cost = "unknown" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f} ({outcome.cost_source})"
         header = {"task": f"{task.name} ({task.title})", "format": options.format, "harness": options.harness,

@@ -12,7 +12,7 @@ from typing import Any
 import jinja2
 
 from interp_skills.errors import InterpSkillsError
-from interp_skills.fileio import write_atomic
+from interp_skills.fileio import targets_inside, write_atomic
 from interp_skills.spec import Tool
 
 
@@ -35,16 +35,17 @@ def render_template(template: str, **context: Any) -> str:
 
 
 def write_new_files(out_dir: Path, files: dict[str, str]) -> list[str]:
-    """Write ``files`` (relative path -> text) under ``out_dir``; refuse to replace a file that differs."""
+    """Write ``files`` (relative path -> text) inside ``out_dir``; refuse to replace a file that differs."""
+    targets = targets_inside(out_dir, files)
     conflicts = [rel for rel, text in files.items()
-                 if (out_dir / rel).exists() and (out_dir / rel).read_text(encoding="utf-8") != text]
+                 if targets[rel].exists() and targets[rel].read_text(encoding="utf-8") != text]
     if conflicts:
         raise InterpSkillsError(
             f"{', '.join(str(out_dir / c) for c in conflicts)} already exist(s) with other content; "
             "nothing was written. Remove them or choose another --out."
         )
     for rel, text in files.items():
-        write_atomic(out_dir / rel, text, mode=0o755 if rel.endswith(".py") and rel.startswith("scripts/") else None)
+        write_atomic(targets[rel], text, mode=0o755 if rel.endswith(".py") and rel.startswith("scripts/") else None)
     return [str(out_dir / rel) for rel in files]
 
 

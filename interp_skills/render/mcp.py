@@ -2,10 +2,11 @@
 
 One server holds one :class:`~interp_skills.spec.Session` (models by role, each loaded on
 its first call) and runs one tool call at a time through ``session.call``, so the session's
-scope applies. When the session has several roles, every tool takes an optional ``role``
-argument. Guides are resources. Errors an agent should read are ``ToolError``s; the server
-keeps running after any failed call. ``render`` and ``install_config`` write the
-``.mcp.json`` entry that starts it (``interp-skills mcp serve``).
+scope applies; ``serve`` confines the paths tools write to (``Scope.write_dirs``: the artifact
+folder and ``runs/``, or the ``--allow-write`` folders). When the session has several roles,
+every tool takes an optional ``role`` argument. Guides are resources. Errors an agent should
+read are ``ToolError``s; the server keeps running after any failed call. ``render`` and
+``install_config`` write the ``.mcp.json`` entry that starts it (``interp-skills mcp serve``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from mcp.types import CallToolResult, TextContent
 
 from interp_skills import __version__
 from interp_skills.errors import InterpSkillsError
+from interp_skills.paths import artifacts_dir
 from interp_skills.plugins import get_registry
 from interp_skills.render.files import render_template, write_atomic, write_new_files
 from interp_skills.session_flags import role_flags
@@ -46,11 +48,13 @@ from interp_skills.spec import (
     Tool,
     limit_flag,
 )
+from interp_skills.spec.session import WRITE_FLAG
 
 if TYPE_CHECKING:
     from interp_skills.runtime.models import LoadedModel
 
 SERVER_NAME = "interp-skills"
+RUNS_DIR = "runs"  # under the server's working folder, where run folders go by default
 CATALOG_URI = "technique://catalog"
 ROLE_ARGUMENT = "role"
 logger = logging.getLogger(__name__)
@@ -205,12 +209,20 @@ def _log_loaded(role: str, lm: "LoadedModel", seconds: float) -> None:
                 lm.name, lm.n_layers, role, seconds)
 
 
+def default_write_dirs() -> list[Path]:
+    """Where a served session's tools may write unless ``--allow-write`` says otherwise: artifacts and ``./runs``."""
+    return [artifacts_dir(), Path.cwd() / RUNS_DIR]
+
+
 def serve(technique_names: list[str], *, models: dict[str, str | None], scope: Scope, environment: str = "local",
           options: dict[str, Any] | None = None) -> None:
     """Serve the named techniques (all installed ones if none are named) over stdio until the client leaves.
 
-    The session is opened by the registered ``environment`` with ``models`` by role and ``scope``.
+    The session is opened by the registered ``environment`` with ``models`` by role and ``scope``; a
+    scope without ``write_dirs`` gets :func:`default_write_dirs`, so an MCP client never writes anywhere.
     """
+    if scope.write_dirs is None:
+        scope = scope.model_copy(update={"write_dirs": default_write_dirs()})
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="interp-skills mcp: %(message)s")
     with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the protocol
         registry = get_registry()
@@ -301,6 +313,7 @@ def mount(request: MountRequest) -> Mount:
     how = (f"Use the MCP server `{SERVER_NAME}`: its tools ({tools}) run the techniques "
            f"{technique_list(request.names)}. Each technique's guide is the resource `technique://<name>/guide`; "
            f"read it with {words.read_resource} before the first call.")
-    server = McpServer(command=sys.executable, args=["-m", "interp_skills", "mcp", "serve", *request.serve_args()])
+    server = McpServer(command=sys.executable, args=["-m", "interp_skills", "mcp", "serve", *request.serve_args(),
+                                                     WRITE_FLAG, str(request.workspace)])
     return Mount(format="mcp", techniques=request.names, mcp_servers={SERVER_NAME: server}, how_to_use=how,
                  model_note=model_note(request.models, selected=True))

@@ -6,6 +6,7 @@ puts the folders in an agent's workspace under ``.claude/skills/`` and lets it r
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from interp_skills.errors import InterpSkillsError
 from interp_skills.render.files import example_command, render_template, write_new_files
 from interp_skills.render.howto import model_note, technique_list
 from interp_skills.spec import SKILLS_DIR, Mount, MountRequest, RenderResult, Technique, Tool
+from interp_skills.spec.technique import PAGE_NAME_PATTERN
 
 MAX_BODY_LINES = 500
 
@@ -53,6 +55,9 @@ def skill_files(t: Technique) -> dict[str, str]:
         "SKILL.md": skill_md,
         "references/tools.md": render_template("skill/tools.md.j2", t=t, commands=commands, type_names=type_names),
     }
+    if bad := sorted(page for page in t.extra_docs if not re.fullmatch(PAGE_NAME_PATTERN, page)):
+        raise InterpSkillsError(f"{t.name}: extra_docs page names {bad} are not plain file names "
+                                f"({PAGE_NAME_PATTERN}); nothing was written. Rename them, e.g. 'method.md'")
     files.update({f"references/{page}": text for page, text in t.extra_docs.items()})
     files.update({f"scripts/{tool.name}.py": _script(t, tool) for tool in t.tools})
     return files

@@ -13,19 +13,12 @@ import torch
 from safetensors.torch import load, save
 
 from interp_skills.fileio import write_atomic
-from interp_skills.paths import cache_dir
+from interp_skills.paths import artifacts_dir
 from interp_skills.runtime.errors import ArtifactNotFoundError
 
 _PREFIX = re.compile(r"^[a-z0-9]+$")
 _ID = re.compile(r"^[a-z0-9]+-[0-9a-f]{8}$")
 _KEY = "tensor"
-
-
-def artifacts_dir() -> Path:
-    """The shared artifact folder under the cache (skill scripts in separate processes meet there)."""
-    path = cache_dir() / "artifacts"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 class ArtifactStore:

@@ -21,12 +21,12 @@ from interp_skills.spec.naming import NAME_PATTERN, TOOL_NAME_PATTERN, SkillName
 from interp_skills.spec.renderer import Renderer, RenderResult
 from interp_skills.spec.session import TARGET, CallLimits, Scope, ScopeError, Session, limit_flag
 from interp_skills.spec.task import Needs, PaperPack, Stage, Task
-from interp_skills.spec.technique import Reference, Requirements, Technique, Tool, Verification
+from interp_skills.spec.technique import Reference, Requirements, Technique, Tool, Verification, WritePath
 
 __all__ = [
     "NAME_PATTERN", "SKILLS_DIR", "TARGET", "TOOL_NAME_PATTERN", "AgentOutcome", "Asker", "CallLimits", "Claim",
     "Environment", "Harness", "HarnessRun", "Limits", "McpServer", "Mount", "MountRequest", "Needs", "OpenRequest",
     "PaperPack", "Reference", "RenderResult", "Renderer", "ReplicateRequest", "ReplicateResult", "Requirements",
     "Scope", "ScopeError", "Session", "SkillName", "Stage", "StopReason", "Task", "Technique", "Tool",
-    "Verification", "Vocabulary", "check_name", "find_named", "limit_flag",
+    "Verification", "Vocabulary", "WritePath", "check_name", "find_named", "limit_flag",
 ]

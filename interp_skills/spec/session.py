@@ -2,9 +2,10 @@
 
 A :class:`Session` holds one model per role (``target``, and any role a task names, such as
 ``reference``), each loaded on first use and kept. Its :class:`Scope` says which tools may
-be called and caps each call (:class:`CallLimits`); :meth:`Session.call` enforces it on
-every face (skill scripts, ``interp-skills run``, notebooks, MCP). Tools receive the session
-as a parameter annotated ``Session``, so two sessions in one process never share state.
+be called, caps each call (:class:`CallLimits`) and may confine the paths tools write to
+(``write_dirs``); :meth:`Session.call` enforces it on every face (skill scripts,
+``interp-skills run``, notebooks, MCP). Tools receive the session as a parameter annotated
+``Session``, so two sessions in one process never share state.
 Importing this module imports no torch; loading a model does.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import copy
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from interp_skills.spec.technique import Technique, Tool
 
 TARGET = "target"
+WRITE_FLAG = "--allow-write"  # the `mcp serve` option that sets Scope.write_dirs
 
 
 class ScopeError(ToolInputError):
@@ -61,22 +63,30 @@ def _strings(value: Any) -> list[str] | None:
 
 
 class Scope(BaseModel):
-    """Which tools an agent may call in a session, and the limits on each call."""
+    """Which tools an agent may call in a session, the limits on each call, and where tools may write."""
 
     model_config = ConfigDict(frozen=True)
 
     tools: list[str] | None = Field(
         None, description="allowed 'technique' or 'technique.tool' names; None allows every tool")
     limits: CallLimits = Field(default_factory=CallLimits)
+    write_dirs: list[Path] | None = Field(
+        None, description="folders a WritePath argument must lie in; None (a person's own session) allows any path")
 
     def allows(self, technique: str, tool: str) -> bool:
         return self.tools is None or technique in self.tools or f"{technique}.{tool}" in self.tools
 
-    def check(self, technique: str, tool: str, arguments: dict[str, Any]) -> None:
-        """Raise ScopeError for a tool outside the scope or the first argument over a limit."""
+    def check(self, technique: str, tool: str, arguments: dict[str, Any], writes: Collection[str] = ()) -> None:
+        """Raise ScopeError for a tool outside the scope, an argument over a limit, or a path outside ``write_dirs``.
+
+        ``writes`` names the arguments that are paths the tool writes (its ``write_params``).
+        """
         if not self.allows(technique, tool):
             raise ScopeError(f"{technique}.{tool} is outside this session's scope (allowed: "
                              f"{', '.join(self.tools or [])}); ask whoever started the session to allow it")
+        for name in writes:
+            for path in _strings(arguments.get(name)) or []:
+                self._check_write(name, path)
         limits = self.limits
         for name, value in arguments.items():
             if name == "max_new_tokens" and isinstance(value, int) and value > limits.max_new_tokens:
@@ -93,6 +103,18 @@ class Scope(BaseModel):
                     where = f"item {index} has" if isinstance(value, list) else "has"
                     raise _over(name, f"{where} {len(text)} characters", "max_prompt_chars",
                                 limits.max_prompt_chars, f"Shorten it to at most {limits.max_prompt_chars} characters")
+
+    def _check_write(self, argument: str, value: str) -> None:
+        if self.write_dirs is None:
+            return
+        path = Path(value).expanduser().resolve()
+        allowed = [Path(folder).expanduser().resolve() for folder in self.write_dirs]
+        if not any(path.is_relative_to(folder) for folder in allowed):
+            raise ScopeError(
+                f"argument {argument!r} is {value!r} ({path}), outside the folders this session may write to: "
+                f"{', '.join(map(str, allowed)) or 'none'}. Pass a path inside one of them; whoever starts the "
+                f"session can allow another: `interp-skills mcp serve {WRITE_FLAG} DIR` (repeat it for several)."
+            )
 
 
 def _over(argument: str, found: str, field: str, limit: int, fix: str) -> ScopeError:
@@ -175,7 +197,7 @@ class Session:
              role: str | None = None) -> Any:
         """Run one tool of ``technique`` on the model of ``role``, within the scope."""
         tool = technique.tool(tool_name)
-        self.scope.check(technique.name, tool_name, arguments)
+        self.scope.check(technique.name, tool_name, arguments, writes=tool.write_params)
         return self.run(technique, tool, arguments, self._check_role(role or self.role))
 
     def run(self, technique: "Technique", tool: "Tool", arguments: dict[str, Any], role: str) -> Any:

@@ -4,7 +4,9 @@ A tool is a plain Python function. Its signature (type hints, ``Annotated`` limi
 defaults) and its Google-style docstring give the JSON schema used by every renderer:
 MCP input schemas, skill-script arguments, notebook help and prompt text. A parameter
 annotated :class:`~interp_skills.spec.session.Session` (conventionally the first, named
-``session``) receives the live session the call runs in; it is kept out of the schema.
+``session``) receives the live session the call runs in; it is kept out of the schema. A
+parameter whose type carries :class:`WritePath` names a file or folder the tool writes; a
+session whose scope confines writes (``Scope.write_dirs``) refuses one outside its folders.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import re
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -29,6 +31,24 @@ from interp_skills.spec.naming import TOOL_NAME_PATTERN, SkillName, find_named
 
 if TYPE_CHECKING:
     from interp_skills.spec.session import Session
+
+PAGE_NAME_PATTERN = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.md"  # an extra_docs page: a file in references/, no folders
+RESERVED_PAGES = ("tools.md",)  # references/ pages the skill renderer writes itself
+
+class WritePath:
+    """Marks a tool parameter as a path the tool writes to: ``Annotated[str | None, WritePath()]``.
+
+    The tool records it (``Tool.write_params``), so ``Scope.check`` refuses a value that
+    resolves outside the session's ``write_dirs``; the marker adds nothing to the JSON schema.
+    """
+
+
+def _writes_path(hint: Any) -> bool:
+    """Whether a type hint carries WritePath anywhere (``Annotated`` inside unions and lists included)."""
+    if get_origin(hint) is Annotated and any(isinstance(meta, WritePath) for meta in hint.__metadata__):
+        return True
+    return any(_writes_path(arg) for arg in get_args(hint))
+
 
 def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:
     """Split a Google-style docstring into (description, {param: description})."""
@@ -60,6 +80,7 @@ class Tool(BaseModel):
     param_docs: dict[str, str] = Field(default_factory=dict)
     example: dict[str, Any] = Field(default_factory=dict, description="arguments for a sensible first call")
     session_param: str | None = Field(None, description="the parameter that receives the session, if any")
+    write_params: list[str] = Field(default_factory=list, description="parameters naming a path it writes (WritePath)")
 
     @classmethod
     def from_function(
@@ -74,6 +95,7 @@ class Tool(BaseModel):
         hints = inspect.get_annotations(func, eval_str=True)
         fields: dict[str, Any] = {}
         session_param = None
+        write_params: list[str] = []
         for pname, param in inspect.signature(func).parameters.items():
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 raise ValueError(f"tool {func.__name__!r}: *args/**kwargs cannot be described to an agent")
@@ -84,6 +106,8 @@ class Tool(BaseModel):
                 continue
             default = ... if param.default is param.empty else param.default
             fields[pname] = (hints[pname], Field(default, description=param_docs.get(pname)))
+            if _writes_path(hints[pname]):
+                write_params.append(pname)
         arguments = create_model(f"{func.__name__}_arguments", **fields)
         return cls(
             name=name or func.__name__,
@@ -93,6 +117,7 @@ class Tool(BaseModel):
             param_docs={k: v for k, v in param_docs.items() if k != session_param},
             example=example or {},
             session_param=session_param,
+            write_params=write_params,
         )
 
     @computed_field  # type: ignore[prop-decorator]
@@ -172,7 +197,7 @@ class Technique(BaseModel):
     tags: list[str] = Field(default_factory=list)
     license: str = "Apache-2.0"
     extra_docs: dict[str, str] = Field(
-        default_factory=dict, description="more markdown pages, file name -> text (skill references/)"
+        default_factory=dict, description="more markdown pages, plain file name ('method.md') -> text (references/)"
     )
     # Provenance, filled in by the registry from the distribution that supplied it.
     plugin: str = ""
@@ -186,6 +211,15 @@ class Technique(BaseModel):
         if dupes:
             raise ValueError(f"duplicate tool names {dupes}: give each tool its own name")
         return tools
+
+    @field_validator("extra_docs")
+    @classmethod
+    def _plain_page_names(cls, pages: dict[str, str]) -> dict[str, str]:
+        bad = sorted(page for page in pages if not re.fullmatch(PAGE_NAME_PATTERN, page) or page in RESERVED_PAGES)
+        if bad:
+            raise ValueError(f"extra_docs page names {bad} are not allowed: use plain file names such as 'method.md' "
+                             f"({PAGE_NAME_PATTERN}, no folders; {', '.join(RESERVED_PAGES)} is generated)")
+        return pages
 
     def tool(self, name: str) -> Tool:
         return find_named(self.tools, name, f"technique {self.name!r}", "tool")

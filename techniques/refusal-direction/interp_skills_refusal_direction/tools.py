@@ -11,12 +11,12 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from interp_skills.spec import Session
+from interp_skills.spec import Session, WritePath
 
 Prompts = Annotated[list[Annotated[str, Field(min_length=1, max_length=2000)]], Field(min_length=1, max_length=64)]
 NewTokens = Annotated[int, Field(ge=1, le=256)]
 ArtifactId = Annotated[str, Field(min_length=4, max_length=40)]
-Folder = Annotated[str | None, Field(max_length=1000)]
+Folder = Annotated[str | None, Field(max_length=1000), WritePath()]  # a session may confine where it lies
 System = Annotated[str | None, Field(max_length=4000)]
 
 
