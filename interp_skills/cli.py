@@ -168,7 +168,14 @@ def render(
     """Render techniques in one format into a directory."""
     registry = get_registry()
     techniques = _techniques(names)
-    result = registry.get("renderer", format).render(techniques, out_dir)
+    renderer = registry.get("renderer", format)
+    try:
+        result = renderer.render(techniques, out_dir)
+    except InterpSkillsError:
+        raise
+    except Exception as exc:  # a broken renderer gets a one-line error naming it, not a traceback
+        fail(f"renderer {renderer.name} failed: {type(exc).__name__}: {exc} (renderer from {renderer.plugin}; "
+             "fix or uninstall that plugin)")
     for path in result.files:
         out.print(path, highlight=False)
     err.print(result.message, highlight=False)

@@ -12,18 +12,33 @@ plugin command may replace a command that is already there.
 points ("" loads none). ``INTERP_SKILLS_PLUGINS_DIR=dir[:dir]`` also loads every ``*.py``
 file there as a plugin (drafts that are not packaged yet).
 ``INTERP_SKILLS_TRACE_PLUGINS=1`` prints every hook call.
+
+Plugin code (imports and hook calls) runs guarded: a ``SystemExit`` or ``KeyboardInterrupt``
+it raises (``sys.exit()`` in a plugin, say) is recorded as that plugin's problem like any
+other exception, so no plugin can end every command. A real Ctrl-C pressed meanwhile is
+told apart by a temporary SIGINT handler and still stops the command. ``os._exit()`` ends the
+process at once and cannot be caught: a plugin calling it takes the command down. Whatever
+plugin code prints goes to stderr, so stdout carries only the command's output
+(``list --json`` stays valid JSON). A distribution with an unreadable ``entry_points.txt``,
+or with no ``Name`` in its metadata, is reported and its entry points are not loaded; a
+``hookimpl`` whose name matches no hook in ``interp_skills.hookspecs`` is reported with the
+closest hook name.
 """
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import importlib
 import importlib.metadata
 import importlib.util
 import os
+import signal
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pluggy
 from pydantic import BaseModel, ValidationError
@@ -137,6 +152,35 @@ def _unknown(kind: str, name: str, found: dict[str, Any]) -> UnknownNameError:
                             "installed, or `pip install` the plugin that provides it.")
 
 
+class _UserInterrupt(KeyboardInterrupt):
+    """Ctrl-C pressed while plugin code ran: the user's, so never recorded as the plugin's problem."""
+
+
+def _user_interrupt(signum: int, frame: Any) -> None:
+    raise _UserInterrupt
+
+
+@contextlib.contextmanager
+def _plugin_code() -> Iterator[None]:
+    """Run plugin imports and hook calls with stdout sent to stderr and a real Ctrl-C marked as the user's."""
+    handle_sigint = (threading.current_thread() is threading.main_thread()
+                     and signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+    if handle_sigint:
+        signal.signal(signal.SIGINT, _user_interrupt)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    except _UserInterrupt:
+        raise KeyboardInterrupt from None  # the plain exception, so Python exits as Ctrl-C does
+    finally:
+        if handle_sigint:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+# What plugin code may raise and still only be that plugin's problem (a _UserInterrupt is re-raised first).
+PLUGIN_FAILURES = (Exception, SystemExit, KeyboardInterrupt)
+
+
 def _allowed_distributions() -> set[str] | None:
     raw = os.environ.get("INTERP_SKILLS_LOAD_PLUGINS")
     if raw is None:
@@ -153,19 +197,47 @@ def is_first_party(dist_name: str) -> bool:
     return _normalise(dist_name) in FIRST_PARTY_DISTRIBUTIONS
 
 
-def _entry_points() -> list[tuple[importlib.metadata.EntryPoint, str, str]]:
-    """(entry point, distribution name, version) for every allowed plugin entry point, first-party ones first."""
+def _dist_path(dist: importlib.metadata.Distribution) -> str:
+    """The folder a distribution's metadata lives in (its dist-info), for reports about it."""
+    return str(getattr(dist, "_path", None) or dist.locate_file(""))
+
+
+def _declares_plugins(dist: importlib.metadata.Distribution) -> bool:
+    """Whether the distribution's raw entry_points.txt has an ``[interp_skills]`` section."""
+    return f"[{ENTRY_POINT_GROUP}]" in (dist.read_text("entry_points.txt") or "").replace(" ", "")
+
+
+def _entry_points(problems: list[PluginProblem]) -> list[tuple[importlib.metadata.EntryPoint, str, str]]:
+    """(entry point, distribution name, version) for every allowed plugin entry point, first-party ones first.
+
+    A plugin distribution without a Name or with an unreadable entry_points.txt is added to ``problems``.
+    """
     allowed = _allowed_distributions()
     found = []
     seen: set[str] = set()
     for dist in importlib.metadata.distributions():  # in sys.path order: the first copy of a name wins
-        dist_name = dist.metadata["Name"] or "unknown"
+        dist_name = dist.metadata["Name"]
+        if not dist_name:
+            if allowed is None and _declares_plugins(dist):
+                problems.append(PluginProblem(
+                    _dist_path(dist), "this installed distribution has no Name in its METADATA, so its "
+                    "interp_skills entry points were not loaded",
+                    f"delete the broken install folder {_dist_path(dist)}, then reinstall the package it came from"))
+            continue
         if _normalise(dist_name) in seen or (allowed is not None and _normalise(dist_name) not in allowed):
             continue
         seen.add(_normalise(dist_name))
-        for ep in dist.entry_points:
-            if ep.group == ENTRY_POINT_GROUP:
-                found.append((ep, dist_name, dist.version))
+        try:
+            entry_points = [ep for ep in dist.entry_points if ep.group == ENTRY_POINT_GROUP]
+        except Exception as exc:  # a line without "=" fails to parse
+            if _declares_plugins(dist):
+                problems.append(PluginProblem(
+                    dist_name, f"its entry_points.txt ({_dist_path(dist)}) cannot be read: {type(exc).__name__}: "
+                    f"{exc}; every line needs the form `name = module:object`",
+                    f"reinstall it (`pip install --force-reinstall {dist_name}`) or remove it "
+                    f"(`pip uninstall {dist_name}`)"))
+            continue
+        found += [(ep, dist_name, dist.version) for ep in entry_points]
     return sorted(found, key=lambda item: (not is_first_party(item[1]), item[1], item[0].name))
 
 
@@ -199,18 +271,27 @@ def _trace_hook_calls(pm: pluggy.PluginManager) -> None:
 
 def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] = ()) -> Registry:
     """Load built-ins, entry-point plugins and ``extra_plugins`` (modules or objects) into a new registry."""
-    from interp_skills import __version__
-
     pm = pluggy.PluginManager("interp_skills")
     pm.add_hookspecs(hookspecs)
     if os.environ.get("INTERP_SKILLS_TRACE_PLUGINS"):
         _trace_hook_calls(pm)
     registry = Registry(manager=pm)
+    with _plugin_code():
+        _load_all(registry, entrypoints, extra_plugins)
+    return registry
+
+
+def _load_all(registry: Registry, entrypoints: bool, extra_plugins: tuple[Any, ...]) -> None:
+    """Import every plugin source, register it with the manager and collect what it registers."""
+    from interp_skills import __version__
+
+    pm = registry.manager
+    assert pm is not None
     sources: list[tuple[Any, str, str, bool]] = []
 
     for module_name in DEFAULT_PLUGINS:
         sources.append((importlib.import_module(module_name), CORE_DISTRIBUTION, __version__, True))
-    entry_points = _entry_points() if entrypoints else []
+    entry_points = _entry_points(registry.problems) if entrypoints else []
     # First-party sources register first: on a name clash the first one wins, so a built-in name stays built-in.
     _load_entry_points(registry, sources, [ep for ep in entry_points if is_first_party(ep[1])])
     for plugin in extra_plugins:
@@ -221,7 +302,9 @@ def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] =
     for path in _plugin_files():
         try:
             sources.append((_load_file(path), path.name, "0", False))
-        except Exception as exc:
+        except _UserInterrupt:
+            raise
+        except PLUGIN_FAILURES as exc:
             registry.problems.append(
                 PluginProblem(str(path), f"import failed: {type(exc).__name__}: {exc}",
                               "fix the file or remove it from INTERP_SKILLS_PLUGINS_DIR")
@@ -236,14 +319,27 @@ def build_registry(*, entrypoints: bool = True, extra_plugins: tuple[Any, ...] =
                               "match the hook signatures in interp_skills.hookspecs")
             )
             continue
-        hooks = [caller.name for caller in pm.get_hookcallers(plugin) or []]
+        callers = pm.get_hookcallers(plugin) or []
+        hooks = [caller.name for caller in callers if caller.has_spec()]
+        for caller in callers:
+            if not caller.has_spec():
+                registry.problems.append(_unknown_hook(dist_name, caller.name))
         registry.plugins.append(
             PluginInfo(dist_name, version, getattr(plugin, "__name__", repr(plugin)), sorted(hooks), builtin)
         )
         for hook_name in KINDS:
             if hook_name in hooks:
                 _collect(registry, plugin, hook_name, dist_name, version)
-    return registry
+
+
+def _unknown_hook(dist_name: str, hook_name: str) -> PluginProblem:
+    """The report for a ``hookimpl`` named after no hook: pluggy would never call it."""
+    known = sorted(name for name in dir(hookspecs) if name.startswith("register_"))
+    closest = difflib.get_close_matches(hook_name, known, n=1)
+    return PluginProblem(
+        dist_name, f"{hook_name!r} is marked @hookimpl but is not an interp-skills hook, so it is never called",
+        f"rename it to {closest[0]!r}" if closest else f"name it after one of the hooks: {', '.join(known)}",
+    )
 
 
 def _load_entry_points(registry: Registry, sources: list[tuple[Any, str, str, bool]],
@@ -252,7 +348,9 @@ def _load_entry_points(registry: Registry, sources: list[tuple[Any, str, str, bo
     for ep, dist_name, version in entry_points:
         try:
             sources.append((ep.load(), dist_name, version, is_first_party(dist_name)))
-        except Exception as exc:  # a broken plugin must not take the registry down
+        except _UserInterrupt:
+            raise
+        except PLUGIN_FAILURES as exc:  # a broken plugin must not take the registry down
             registry.problems.append(
                 PluginProblem(
                     f"{dist_name} (entry point {ep.name!r})",
@@ -309,7 +407,9 @@ def _collect(registry: Registry, plugin: Any, hook_name: str, dist_name: str, ve
                 f"fix the {model.__name__} fields; see interp_skills.spec.{model.__name__}",
             )
         )
-    except Exception as exc:
+    except _UserInterrupt:
+        raise
+    except PLUGIN_FAILURES as exc:
         registry.problems.append(
             PluginProblem(dist_name, f"{hook_name} raised {type(exc).__name__}: {exc}",
                           f"fix {hook_name} in {dist_name}, or uninstall it")
@@ -346,8 +446,11 @@ def add_commands(cli: Any) -> None:
         plugin = impl.plugin_name.partition(":")[0]
         commands, groups = list(cli.registered_commands), list(cli.registered_groups)
         try:
-            _caller(pm, impl.plugin, "register_commands")(cli=cli)
-        except Exception as exc:
+            with _plugin_code():
+                _caller(pm, impl.plugin, "register_commands")(cli=cli)
+        except _UserInterrupt:
+            raise
+        except PLUGIN_FAILURES as exc:
             cli.registered_commands[:], cli.registered_groups[:] = commands, groups
             registry.problems.append(
                 PluginProblem(plugin, f"register_commands raised {type(exc).__name__}: {exc}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 from typing import Callable, Iterator
@@ -12,6 +13,7 @@ import pytest
 from interp_skills.plugins import reset_registry
 
 PLUGINS_DIR = Path(__file__).parent / "plugins"
+sys.path.insert(0, str(Path(__file__).parent))  # test helpers such as fake_messages_api import by name
 
 
 @pytest.fixture

@@ -8,14 +8,13 @@ servers over stdio, a Jupyter kernel, and the techniques (SmolLM2-135M in the sl
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import fake_messages_api as fake
 import pytest
 from typer.testing import CliRunner
 
@@ -29,17 +28,6 @@ from interp_skills.runs import find_pack
 from interp_skills.runs.layout import SETUP_DIR, STAGES_DIR, WORKSPACE_DIR
 from interp_skills.spec import Claim, Limits, MountRequest, Stage, Task
 
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fake = _load("fake_messages_api")
 KEY = "sk-ant-api03-AGENTTESTKEY-0123456789abcdefghij"
 OTHER_SECRET = "hf_AGENTTESTTOKEN_9876543210zyx"
 MODEL = fake.MODEL

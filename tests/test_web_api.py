@@ -7,7 +7,6 @@ toy pack with the torch-free toy-text technique). The only double is ``FakeMessa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -22,22 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+import fake_messages_api as fake
 import pytest
 
 from interp_skills.agents.run import copy_figures
 from interp_skills.plugins import reset_registry
 
-
-def _load(name: str) -> Any:
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).parent / f"{name}.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fake = _load("fake_messages_api")
 KEY = "sk-ant-api03-WEBTESTKEY-0123456789abcdefghij"
 OTHER_SECRET = "hf_WEBTESTTOKEN_9876543210zyx"
 TOKEN = "web-test-token-0123456789"

@@ -27,6 +27,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
+import fake_messages_api as fake
 import pytest
 
 HERE = Path(__file__).parent
@@ -40,16 +41,7 @@ COUNT = ["interp-skills", "run", "toy-text", "count_words", "--texts", "I love i
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-gpu", "--no-first-run"]
 
 
-def _load_fake() -> Any:
-    spec = importlib.util.spec_from_file_location("fake_messages_api", HERE / "fake_messages_api.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fake_messages_api"] = module
-    spec.loader.exec_module(module)
-    return module
 
-
-fake = _load_fake()
 
 
 def chromium_path() -> str:

@@ -21,10 +21,13 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     computed_field,
     create_model,
     field_validator,
 )
+from pydantic.errors import PydanticInvalidForJsonSchema
+from pydantic.fields import FieldInfo
 
 from interp_skills.errors import ToolInputError
 from interp_skills.spec.naming import TOOL_NAME_PATTERN, SkillName, find_named
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
 
 PAGE_NAME_PATTERN = r"[A-Za-z0-9_-][A-Za-z0-9_.-]*\.md"  # an extra_docs page: a file in references/, no folders
 RESERVED_PAGES = ("tools.md",)  # references/ pages the skill renderer writes itself
+MAX_GUIDE_LINES = 500  # SKILL.md's body must stay under 500 lines (render/skill.py checks the whole body)
+MAX_GUIDE_CHARS = 100_000
 
 class WritePath:
     """Marks a tool parameter as a path the tool writes to: ``Annotated[str | None, WritePath()]``.
@@ -48,6 +53,15 @@ def _writes_path(hint: Any) -> bool:
     if get_origin(hint) is Annotated and any(isinstance(meta, WritePath) for meta in hint.__metadata__):
         return True
     return any(_writes_path(arg) for arg in get_args(hint))
+
+
+def _has_schema(name: str, info: FieldInfo) -> bool:
+    """Whether a single parameter has a JSON schema."""
+    try:
+        create_model("probe", **{name: (info.annotation, info)}).model_json_schema()
+    except PydanticInvalidForJsonSchema:
+        return False
+    return True
 
 
 def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:
@@ -81,6 +95,20 @@ class Tool(BaseModel):
     example: dict[str, Any] = Field(default_factory=dict, description="arguments for a sensible first call")
     session_param: str | None = Field(None, description="the parameter that receives the session, if any")
     write_params: list[str] = Field(default_factory=list, description="parameters naming a path it writes (WritePath)")
+
+    @field_validator("arguments")
+    @classmethod
+    def _has_json_schema(cls, arguments: type[BaseModel], info: ValidationInfo) -> type[BaseModel]:
+        """Every parameter must have a JSON schema: renderers and MCP clients describe it to agents."""
+        try:
+            arguments.model_json_schema()
+        except PydanticInvalidForJsonSchema:
+            bad = ", ".join(repr(name) for name, field in arguments.model_fields.items()
+                            if not _has_schema(name, field))
+            raise ValueError(f"tool {info.data.get('name', '?')!r}: parameter {bad or '?'} has no JSON schema, so "
+                             "agents cannot be told what to pass; type it with JSON types (str, int, float, bool, "
+                             "lists, dicts, Literal, pydantic models)") from None
+        return arguments
 
     @classmethod
     def from_function(
@@ -211,6 +239,17 @@ class Technique(BaseModel):
         if dupes:
             raise ValueError(f"duplicate tool names {dupes}: give each tool its own name")
         return tools
+
+    @field_validator("guide")
+    @classmethod
+    def _guide_fits_skill_md(cls, guide: str) -> str:
+        """The guide is SKILL.md's body: under MAX_GUIDE_LINES lines and MAX_GUIDE_CHARS characters."""
+        lines = guide.count("\n") + 1
+        if lines >= MAX_GUIDE_LINES or len(guide) > MAX_GUIDE_CHARS:
+            raise ValueError(f"the guide is {lines} lines, {len(guide)} characters; SKILL.md's body must stay under "
+                             f"{MAX_GUIDE_LINES} lines and {MAX_GUIDE_CHARS} characters: move depth into extra_docs "
+                             "(rendered under references/)")
+        return guide
 
     @field_validator("extra_docs")
     @classmethod
