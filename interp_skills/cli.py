@@ -14,6 +14,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from interp_skills.errors import InterpSkillsError
+from interp_skills.fileio import check_output_folder
 from interp_skills.plugins import add_commands, get_registry
 from interp_skills.session_flags import ROLE_HELP
 from interp_skills.spec import CallLimits
@@ -135,6 +136,7 @@ def add(
     from interp_skills.skill_install import Lock, add_skill
 
     techniques = _techniques(names)
+    check_output_folder(dest, "--dest")
     lock = Lock.read(dest)
     for t in techniques:
         result = add_skill(t, dest, lock, force=force)
@@ -169,6 +171,7 @@ def render(
     registry = get_registry()
     techniques = _techniques(names)
     renderer = registry.get("renderer", format)
+    check_output_folder(out_dir, "--out")
     try:
         result = renderer.render(techniques, out_dir)
     except InterpSkillsError:
@@ -237,6 +240,7 @@ def mcp_install(
 
     models = parse_roles(model, role or [])
     names = [t.name for t in _techniques(technique or [])]
+    check_output_folder(project_dir, "--project-dir")
     path, claude_line = install_config(project_dir, names, models, server_name=name)
     out.print(f"added server {name!r} to {path}", highlight=False)
     out.print(f"equivalent: {claude_line}", highlight=False, soft_wrap=True)
@@ -252,6 +256,7 @@ def new(
     from interp_skills.scaffold import next_steps, scaffold
 
     kind = "task" if task else "technique"
+    check_output_folder(directory, "--dir")
     try:
         folder = scaffold(name, directory, kind)
     except ValueError as exc:  # an invalid name
@@ -345,8 +350,10 @@ def replicate(
     """Replicate a paper: run the pack's stages (checkpointed), then write metrics, figure, report and verdict."""
     from interp_skills.runs import RichReporter, find_pack
     from interp_skills.runs.layout import REPORT_FILE
+    from interp_skills.session_flags import check_model_spec
     from interp_skills.spec import ReplicateRequest
 
+    check_model_spec(model)
     registry = get_registry()
     environment = registry.get("environment", backend)
     request = ReplicateRequest(pack=find_pack(pack), model=model, out=out_dir, settings=set_ or [], seed=seed,

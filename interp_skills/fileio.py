@@ -31,6 +31,17 @@ def targets_inside(root: Path, rels: Iterable[str]) -> dict[str, Path]:
     return {rel: target for rel, target in targets.items() if target is not None}
 
 
+def check_output_folder(path: Path, flag: str) -> None:
+    """InterpSkillsError naming ``flag`` unless ``path`` is, or can be made, a folder this process may write into."""
+    existing = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        where = "exists and is" if existing == path else f"is under {existing}, which is"
+        raise InterpSkillsError(f"{path} {where} not a folder; pass {flag} with a folder path (nothing was written)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InterpSkillsError(f"cannot write into {existing} (permission denied); pass {flag} with a folder you "
+                                "can write to, or change its permissions (nothing was written)")
+
+
 def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None:
     """Write ``data`` to ``path`` via a temp file in the same folder, fsync, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,8 +16,16 @@ from interp_skills.spec import TARGET, OpenRequest
 ROLE_HELP = "another model by role, NAME=SPEC (repeat), e.g. reference=smollm2; 'default' is the embedded model"
 
 
+def check_model_spec(spec: str | None) -> None:
+    """Refuse an empty ``--model``, which would otherwise quietly mean the default model."""
+    if spec is not None and not spec.strip():
+        raise InterpSkillsError("--model is empty; pass a model alias, Hugging Face id or path, or leave --model "
+                                "out for the default model")
+
+
 def parse_roles(model: str | None, roles: Sequence[str]) -> dict[str, str | None]:
     """``{"target": model, NAME: SPEC, ...}`` from ``--model`` and ``--role NAME=SPEC`` flags."""
+    check_model_spec(model)
     models: dict[str, str | None] = {TARGET: model}
     named: set[str] = set()
     for flag in roles:

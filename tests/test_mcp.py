@@ -227,10 +227,12 @@ def test_install_config_merges_into_an_existing_file(tmp_path: Path) -> None:
 
 
 def test_install_config_creates_the_file_and_quotes_the_command(tmp_path: Path) -> None:
-    models = {"target": "/models/my model"}
+    model_dir = tmp_path / "my model"
+    model_dir.mkdir()
+    models = {"target": str(model_dir)}
     path, command = install_config(tmp_path, ["toy-text"], models, server_name="interp")
     assert json.loads(path.read_text()) == {"mcpServers": {"interp": server_entry(["toy-text"], models)}}
-    assert command.endswith("--model '/models/my model'")
+    assert command.endswith(f"--model '{model_dir}'")
 
 
 def test_install_config_refuses_a_malformed_file(tmp_path: Path) -> None:

@@ -176,9 +176,15 @@ def rerate(
     samples: int = 3,
 ) -> Verdict:
     """What ``interp-skills rate RUN_DIR [--judge MODEL]`` runs: re-rate an existing run folder."""
+    from interp_skills.runs.layout import CONFIG_FILE, METRICS_FILE  # interp_skills.runs imports this module
+
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise InterpSkillsError(f"run folder {run_dir} does not exist")
+    if not any((run_dir / name).is_file() for name in (CONFIG_FILE, METRICS_FILE)):
+        raise InterpSkillsError(f"{run_dir} is not a run folder: it has no {CONFIG_FILE} or {METRICS_FILE}; pass a "
+                                "folder that `replicate` or `agent run` wrote, e.g. runs/<pack>-<model> "
+                                "(nothing was written)")
     claims, origin = find_claims(run_dir, claims_file)
     log.info("rating %s against %d claims from %s", run_dir, len(claims), origin)
     return rate_run(run_dir, claims, judge_model, rubric=rubric or default_rubric(run_dir), samples=samples)

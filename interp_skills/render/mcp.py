@@ -271,6 +271,17 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
+def _check_model_paths(project_dir: Path, models: dict[str, str | None]) -> None:
+    """Refuse a path-like model spec (``/``, ``.`` or ``~``) that names no folder, seen from ``project_dir``."""
+    for role, spec in models.items():
+        if spec and spec.startswith(("/", ".", "~")) and not (project_dir / Path(spec).expanduser()).is_dir():
+            flag = "--model" if role == TARGET else f"--role {role}"
+            raise InterpSkillsError(
+                f"{flag} {spec!r} is a path, but there is no such folder (relative paths are read from "
+                f"{project_dir}, where the server runs); pass an existing model folder, an alias or a Hugging Face "
+                "id (.mcp.json was not changed)")
+
+
 def install_config(
     project_dir: Path, technique_names: list[str], models: dict[str, str | None], server_name: str = SERVER_NAME
 ) -> tuple[Path, str]:
@@ -279,6 +290,7 @@ def install_config(
     ``models`` maps role -> model spec, as ``mcp serve --model/--role`` take them. Returns the
     file and the equivalent ``claude mcp add`` command.
     """
+    _check_model_paths(Path(project_dir), models)
     path = Path(project_dir) / ".mcp.json"
     config = _read_config(path)
     entry = server_entry(technique_names, models)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from interp_skills.errors import InterpSkillsError
-from interp_skills.fileio import write_json
+from interp_skills.fileio import check_output_folder, write_json
 from interp_skills.runs.layout import CONFIG_FILE, STAGES_DIR
 
 # What must match for a run folder to be resumed; anything else (versions, dates) may differ.
@@ -36,8 +36,7 @@ class RunFolder:
     def start(self, config: dict[str, Any]) -> bool:
         """Write config.json for a new run, or check it matches an existing one. Returns True if resuming."""
         path = self.root / CONFIG_FILE
-        if self.root.exists() and not self.root.is_dir():
-            raise RunFolderError(f"{self.root} exists and is not a folder; pass --out with a new folder name")
+        check_output_folder(self.root, "--out")
         if not path.is_file():
             if self.root.is_dir() and any(self.root.iterdir()):
                 raise RunFolderError(f"{self.root} already holds files but no {CONFIG_FILE}, so it is not a run "
