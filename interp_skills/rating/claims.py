@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from interp_skills.errors import InterpSkillsError
 from interp_skills.spec.claims import CLAIM_ID_PATTERN, Claim
+from interp_skills.spec.naming import repeated
 
 __all__ = ["CLAIM_ID_PATTERN", "Claim", "ClaimsFileError", "load_claims", "parse_claims"]
 
@@ -44,8 +45,7 @@ def parse_claims(items: list[dict], origin: str = "claims") -> list[Claim]:
                 f"{'.'.join(str(p) for p in err['loc']) or 'claim'}: {err['msg']}" for err in exc.errors()
             )
             raise ClaimsFileError(f"{origin}: claim {name}: {problems}") from None
-    ids = [c.id for c in claims]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    dupes = repeated([c.id for c in claims])
     if dupes:
         raise ClaimsFileError(f"{origin}: duplicate claim ids {dupes}; give each claim its own id")
     return claims

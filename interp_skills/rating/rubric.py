@@ -28,6 +28,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from interp_skills.errors import InterpSkillsError, UnknownNameError
+from interp_skills.spec.naming import repeated
 
 DIMENSION_NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -78,8 +79,7 @@ class Rubric(BaseModel):
     @field_validator("dimensions")
     @classmethod
     def _unique(cls, dims: list[RubricDimension]) -> list[RubricDimension]:
-        names = [d.name for d in dims]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated([d.name for d in dims])
         if dupes:
             raise ValueError(f"duplicate dimension names {dupes}")
         return dims

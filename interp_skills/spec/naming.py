@@ -34,3 +34,8 @@ def find_named(items: list[T], name: str, owner: str, kind: str) -> T:
             return item
     raise UnknownNameError(f"{owner} has no {kind} {name!r}; its {kind}s are: "
                            + ", ".join(i.name for i in items))  # type: ignore[attr-defined]
+
+
+def repeated(names: list[str]) -> list[str]:
+    """The names that occur more than once, sorted (empty when all are unique)."""
+    return sorted({name for name in names if names.count(name) > 1})

@@ -30,7 +30,7 @@ from pydantic.errors import PydanticInvalidForJsonSchema
 from pydantic.fields import FieldInfo
 
 from interp_skills.errors import ToolInputError
-from interp_skills.spec.naming import TOOL_NAME_PATTERN, SkillName, find_named
+from interp_skills.spec.naming import TOOL_NAME_PATTERN, SkillName, find_named, repeated
 
 if TYPE_CHECKING:
     from interp_skills.spec.session import Session
@@ -234,8 +234,7 @@ class Technique(BaseModel):
     @field_validator("tools")
     @classmethod
     def _unique_tool_names(cls, tools: list[Tool]) -> list[Tool]:
-        names = [t.name for t in tools]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = repeated([t.name for t in tools])
         if dupes:
             raise ValueError(f"duplicate tool names {dupes}: give each tool its own name")
         return tools
