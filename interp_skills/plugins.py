@@ -58,6 +58,9 @@ FIRST_PARTY_DISTRIBUTIONS = frozenset({
     "interp-skills-sae-latent-search",
     "interp-skills-paper-refusal-direction", "interp-skills-paper-activation-addition",
     "interp-skills-paper-known-entities",
+    "interp-skills-logit-lens", "interp-skills-black-box-elicitation", "interp-skills-loss-curvature",
+    "interp-skills-secret-keeping", "interp-skills-red-team", "interp-skills-persona",
+    "interp-skills-paper-eliciting-secrets", "interp-skills-paper-loss-curvature",
 })
 
 # hook name -> (kind shown to users, model a registration must satisfy); packs are tasks
