@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.markdown import Markdown
-from rich.table import Table
+from rich.markup import escape
+from rich.table import Column, Table
 
 from interp_skills.errors import InterpSkillsError
 from interp_skills.fileio import check_output_folder
@@ -61,8 +64,13 @@ err = Console(stderr=True)
 _CALL_LIMITS = CallLimits()  # the defaults of the --max-... flags
 
 
+def print_error(message: str) -> None:
+    """``error: MESSAGE`` on stderr, on one line (the terminal wraps it), brackets kept: ``[judge]`` is no markup."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    print_error(message)
     raise typer.Exit(code)
 
 
@@ -102,11 +110,19 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="print JSON, with
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("name", "kind", "version", "plugin", "summary")
+    widest = max((len(row["name"]) for row in rows), default=4)  # nothing is cut: plugin and summary wrap
+    table = Table(Column("name", no_wrap=True, min_width=widest), Column("kind", no_wrap=True),
+                  Column("version", no_wrap=True), Column("plugin", overflow="fold"),
+                  Column("summary", ratio=1, overflow="fold"), box=box.SIMPLE_HEAD, pad_edge=False)
     for row in rows:
         kind = f"task ({row['task_kind']})" if row["kind"] == "task" else row["kind"]
-        table.add_row(row["name"], kind, row["version"], row["plugin"], row["summary"].split(". ")[0])
+        table.add_row(row["name"], kind, row["version"], row["plugin"], _first_sentence(row["summary"]))
     out.print(table)
+
+
+def _first_sentence(text: str) -> str:
+    """Up to the first full stop that ends a sentence ('e.g.' and 'i.e.' do not)."""
+    return re.split(r"(?<!e\.g)(?<!i\.e)\.\s", text, maxsplit=1)[0]
 
 
 @app.command()
@@ -114,15 +130,17 @@ def show(name: str) -> None:
     """Show a technique: summary, tools with their parameters, and the guide."""
     t = _techniques([name])[0]
     out.print(f"[bold]{t.name}[/bold] {t.version}  (plugin {t.plugin} {t.plugin_version})")
-    out.print(t.summary, highlight=False)
+    out.print(t.summary, highlight=False, markup=False)
     for tool in t.tools:
-        out.print(f"\n[bold cyan]{tool.name}[/bold cyan]: {tool.summary}", highlight=False)
+        out.print(f"\n[bold cyan]{tool.name}[/bold cyan]: {escape(tool.summary)}", highlight=False)
         props = tool.input_schema.get("properties", {})
         for pname, prop in props.items():
             default = f" = {json.dumps(prop['default'])}" if "default" in prop else " (required)"
-            out.print(f"  --{pname.replace('_', '-')}{default}  {prop.get('description', '')}", highlight=False)
+            out.print(f"  --{pname.replace('_', '-')}{default}  {prop.get('description', '')}", highlight=False,
+                      markup=False)
     for v in t.verified:
-        out.print(f"\nverified on {v.model} ({v.date}, v{v.technique_version}): {v.result}", highlight=False)
+        out.print(f"\nverified on {v.model} ({v.date}, v{v.technique_version}): {v.result}", highlight=False,
+                  markup=False)
     out.print(Markdown(t.guide))
 
 
@@ -142,7 +160,7 @@ def add(
         result = add_skill(t, dest, lock, force=force)
         lock.write()
         state = "up to date" if not result.written else f"{len(result.written)} file(s) written"
-        out.print(f"{t.name} {t.version} -> {dest / t.name} ({state})", highlight=False)
+        out.print(f"{t.name} {t.version} -> {dest / t.name} ({state})", highlight=False, markup=False)
 
 
 @app.command()
@@ -158,7 +176,8 @@ def remove(
     for name in names:
         left = remove_skill(name, dest, lock, force=force)
         lock.write()
-        out.print(f"removed {name}" + (f"; kept your files: {', '.join(left)}" if left else ""), highlight=False)
+        out.print(f"removed {name}" + (f"; kept your files: {', '.join(left)}" if left else ""), highlight=False,
+                  markup=False)
 
 
 @app.command()
@@ -180,8 +199,8 @@ def render(
         fail(f"renderer {renderer.name} failed: {type(exc).__name__}: {exc} (renderer from {renderer.plugin}; "
              "fix or uninstall that plugin)")
     for path in result.files:
-        out.print(path, highlight=False)
-    err.print(result.message, highlight=False)
+        out.print(path, highlight=False, markup=False)
+    err.print(result.message, highlight=False, markup=False)
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
@@ -242,20 +261,25 @@ def mcp_install(
     names = [t.name for t in _techniques(technique or [])]
     check_output_folder(project_dir, "--project-dir")
     path, claude_line = install_config(project_dir, names, models, server_name=name)
-    out.print(f"added server {name!r} to {path}", highlight=False)
-    out.print(f"equivalent: {claude_line}", highlight=False, soft_wrap=True)
+    out.print(f"added server {name!r} to {path}", highlight=False, markup=False)
+    out.print(f"equivalent: {claude_line}", highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command()
 def new(
     name: Annotated[str, typer.Argument(help="technique (or task) name, e.g. logit-lens")],
     task: Annotated[bool, typer.Option("--task", help="scaffold a task plugin (prompt, techniques, claims)")] = False,
+    environment: Annotated[bool, typer.Option(
+        "--environment", help="scaffold a persona environment (simulated user, turn budget, rubric)")] = False,
     directory: Annotated[Path, typer.Option("--dir", help="where to create the package folder")] = Path("."),
 ) -> None:
-    """Scaffold an installable plugin package: a technique (code, guide, test) or, with --task, a task."""
+    """Scaffold an installable plugin package: a technique (code, guide, test), a task (--task) or a persona
+    environment (--environment)."""
     from interp_skills.scaffold import next_steps, scaffold
 
-    kind = "task" if task else "technique"
+    if task and environment:
+        fail("pass --task or --environment, not both")
+    kind = "persona" if environment else "task" if task else "technique"
     check_output_folder(directory, "--dir")
     try:
         folder = scaffold(name, directory, kind)
@@ -327,7 +351,7 @@ def registry_build(
     from interp_skills.catalogue.build import build
 
     written = build(root, get_registry())
-    out.print(f"wrote {len(written)} files under {root}", highlight=False)
+    out.print(f"wrote {len(written)} files under {root}", highlight=False, markup=False)
 
 
 @app.command()
@@ -370,8 +394,8 @@ def replicate(
         fail(f"the {environment.name} environment cannot run a replication; use --backend {' or '.join(runners)}")
     request.reporter = RichReporter()
     result = environment.replicate(request)
-    out.print(result.summary, highlight=False)
-    out.print(f"run folder: {result.run_dir} (read {result.run_dir / REPORT_FILE})", highlight=False)
+    out.print(result.summary, highlight=False, markup=False)
+    out.print(f"run folder: {result.run_dir} (read {result.run_dir / REPORT_FILE})", highlight=False, markup=False)
     raise typer.Exit(1 if result.summary.startswith("FAIL") else 0)  # as `rate` does: a required claim failed
 
 
@@ -388,8 +412,8 @@ def rate(
     from interp_skills.rating import rerate
 
     verdict = rerate(run_dir, judge, claims_file=claims, rubric=rubric, samples=samples)
-    out.print(verdict.summary, highlight=False)
-    out.print(f"wrote {run_dir / 'verdict.json'}", highlight=False)
+    out.print(verdict.summary, highlight=False, markup=False)
+    out.print(f"wrote {run_dir / 'verdict.json'}", highlight=False, markup=False)
     raise typer.Exit(1 if verdict.outcome == "fail" else 0)
 
 
@@ -401,7 +425,7 @@ def doctor() -> None:
     failures = 0
     for check in run_checks(get_registry()):
         mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
-        out.print(f"{mark} {check.subject}: {check.detail}", highlight=False)
+        out.print(f"{mark} {escape(check.subject)}: {escape(check.detail)}", highlight=False)
         failures += not check.ok
     if failures:
         fail(f"{failures} check(s) failed")
@@ -438,7 +462,7 @@ def _agent_options(fmt: str, harness: str, techniques: Optional[list[str]], mode
 
 def _ask_person(stage: str, summary: str) -> str:
     out.rule(f"checkpoint after stage {stage}")
-    out.print(summary, highlight=False)
+    out.print(summary, highlight=False, markup=False)
     return typer.prompt("Your reply to the agent (Enter: carry on as planned)", default="", show_default=False)
 
 
@@ -471,8 +495,9 @@ def agent_run(
     options = _agent_options(fmt, harness, technique, model, max_turns, budget_usd, no_budget, timeout, checkpoint,
                              interp_model, judge)
     run = run_agent(task, options, out=out_dir, ask=_ask_person)
-    out.print(describe(run), highlight=False)
-    out.print(f"run folder: {run.run_dir} ({TRANSCRIPT_FILE}, {REPORT_FILE}, {VERDICT_FILE})", highlight=False)
+    out.print(describe(run), highlight=False, markup=False)
+    out.print(f"run folder: {run.run_dir} ({TRANSCRIPT_FILE}, {REPORT_FILE}, {VERDICT_FILE})", highlight=False,
+              markup=False)
     raise typer.Exit(0 if run.outcome.stop == "done" else 3)
 
 
@@ -505,7 +530,77 @@ def agent_compare(
         table.add_row(*cells)
     out.print(table)
     saved = ["compare.json", "compare.md"] + (["compare.png"] if result.plot else [])
-    out.print(f"saved in {result.out}: {', '.join(saved)}", highlight=False)
+    out.print(f"saved in {result.out}: {', '.join(saved)}", highlight=False, markup=False)
+
+
+def _seeds(text: Optional[str]) -> Optional[list[int]]:
+    if text is None:
+        return None
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        fail(f"--seeds {text!r} is not a comma-separated list of whole numbers, e.g. --seeds 0,1")
+
+
+@agent_app.command("matrix")
+def agent_matrix(
+    tasks: Annotated[str, typer.Option(help="comma-separated investigation tasks (taboo = find-secret-taboo)")],
+    techniques: Annotated[str, typer.Option(help="comma-separated techniques, one cell each; a+b mounts both")],
+    formats: Annotated[str, typer.Option(help="comma-separated formats")] = "skill,mcp",
+    repeats: Annotated[int, typer.Option(min=1, help="runs per cell")] = 1,
+    harness: Annotated[str, typer.Option("--harness", "--agent", help=_AGENT_HELP["harness"])] = "claude-code",
+    concurrency: Annotated[int, typer.Option(min=1, help="runs at once")] = 2,
+    backend: Annotated[str, typer.Option(help="where the tools run: local, or modal (--dry-run plans it)")
+                       ] = "local",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the runs and where they would run; run nothing")
+                       ] = False,
+    model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["model"])] = None,
+    max_turns: Annotated[int, typer.Option(help=_AGENT_HELP["max_turns"])] = 40,
+    budget_usd: Annotated[float, typer.Option(help=_AGENT_HELP["budget_usd"] + " (per run)")] = 5.0,
+    no_budget: Annotated[bool, typer.Option("--no-budget", help=_AGENT_HELP["no_budget"])] = False,
+    timeout: Annotated[float, typer.Option(help=_AGENT_HELP["timeout"] + " (per run)")] = 3600,
+    judge: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["judge"])] = None,
+    reference_prompts: Annotated[Optional[int], typer.Option(min=1, help="prompts per split for the reference "
+                                                             "auditors; default: all the organism's")] = None,
+    seeds: Annotated[Optional[str], typer.Option(help="comma-separated organism seeds, one per repeat in turn "
+                                                 "(e.g. 0,1: both user-gender twins); default: each task's own")
+                     ] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="the matrix folder; rerun into it to resume")
+                       ] = Path("runs/matrix"),
+) -> None:
+    """Run every task x technique x format cell (repeated) in parallel; table, plot and reference auditors."""
+    from interp_skills.agents.matrix import describe_plan, parse_techniques, plan_matrix, run_matrix
+    from interp_skills.agents.matrix_table import COLUMNS
+    from interp_skills.agents.matrix_table import table_rows as matrix_rows
+
+    environments = get_registry().environments
+    if backend not in environments:
+        fail(f"unknown --backend {backend!r}; choose one of: {', '.join(environments)}")
+    if backend != "local" and not dry_run:
+        fail(f"--backend {backend} is planned only (the formats serve tools from this machine): add --dry-run to "
+             "see what would run where, or use --backend local")
+    options = _agent_options("skill", harness, None, model, max_turns, budget_usd, no_budget, timeout, "none", None,
+                             judge)
+    plan = plan_matrix([t.strip() for t in tasks.split(",") if t.strip()], parse_techniques(techniques),
+                       formats.split(","), repeats=repeats, options=options, out=out_dir,
+                       reference_prompts=reference_prompts, seeds=_seeds(seeds))
+    if dry_run:
+        out.print(describe_plan(plan, backend), highlight=False, soft_wrap=True)
+        return
+    from interp_skills.runs import LogReporter, RichReporter
+
+    reporter = RichReporter() if sys.stderr.isatty() else LogReporter()
+    try:
+        result = run_matrix(plan, concurrency=concurrency, note=lambda line: err.print(line, highlight=False),
+                            progress=reporter)
+    finally:
+        reporter.close()
+    table = Table(*COLUMNS, title=f"{tasks}: {harness}")
+    for cells in matrix_rows(result.summary):
+        table.add_row(*cells)
+    out.print(table)
+    out.print(f"{len(result.executed)} run(s) made, {len(result.skipped)} already done; saved in {result.out}: "
+              "matrix.json, matrix.md" + (", matrix.png" if result.plot else ""), highlight=False)
 
 
 @app.command()
@@ -526,10 +621,16 @@ def web(
     serve(host, port, runs_dir, token, allow_remote=allow_remote, max_parallel=max_parallel)
 
 
+from interp_skills.organisms.cli import organism_app  # noqa: E402 (it builds on _App and out above)
+
+app.add_typer(organism_app, name="organism")
+import interp_skills.audit.cli  # noqa: E402,F401 (registers `audit` on app)
+
+
 def main() -> None:
     add_commands(app)
     try:
         app()
     except InterpSkillsError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        print_error(str(exc))
         sys.exit(1)

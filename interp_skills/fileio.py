@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
@@ -43,20 +45,57 @@ def check_output_folder(path: Path, flag: str) -> None:
 
 
 def write_atomic(path: Path, data: str | bytes, mode: int | None = None) -> None:
-    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, then rename."""
+    """Write ``data`` to ``path`` via a temp file in the same folder, fsync, then rename.
+
+    ``mode`` (default ``0o666``) is masked by the umask, as ``open`` does; pass ``0o600`` for a
+    file only its owner may read. The temp file is removed on any error, and one that a killed
+    write left (its process is gone) by the next write of the same file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    _remove_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
             handle.flush()
+            os.chmod(tmp, (0o666 if mode is None else mode) & ~_umask())
             os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete ``path``'s temp files (``.NAME.PID.xxxxxxxx.tmp``) whose writing process no longer runs."""
+    prefix = f".{path.name}."
+    for temp in path.parent.glob(f"{glob.escape(prefix)}*.tmp"):
+        found = re.fullmatch(r"(\d+)\.\w+\.tmp", temp.name.removeprefix(prefix))
+        if found and not _running(int(found.group(1))):
+            temp.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        pass
+    return True
+
+
+def _umask() -> int:
+    """This process's umask, read without changing it where Linux shows it (setting it races with threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, data: Any) -> None:

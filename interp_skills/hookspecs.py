@@ -45,5 +45,15 @@ def register_harnesses(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
+def register_organisms(register: Callable[[Any], None]) -> None:
+    """Call ``register(Organism(...))`` for each model organism (a model that hides a known secret)."""
+
+
+@hookspec
+def register_autoraters(register: Callable[[Any], None]) -> None:
+    """Call ``register(Autorater(...))`` for each prompt classifier (flags malicious prompts)."""
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add sub-commands to the ``interp-skills`` Typer app."""

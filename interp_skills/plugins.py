@@ -45,12 +45,12 @@ from pydantic import BaseModel, ValidationError
 
 from interp_skills import hookspecs
 from interp_skills.errors import UnknownNameError
-from interp_skills.spec import Environment, Harness, PaperPack, Renderer, Task, Technique
+from interp_skills.spec import Autorater, Environment, Harness, Organism, PaperPack, Renderer, Task, Technique
 
 ENTRY_POINT_GROUP = "interp_skills"
 CORE_DISTRIBUTION = "interp-skills"
 DEFAULT_PLUGINS = ("interp_skills.render.builtin", "interp_skills.environments.builtin",
-                   "interp_skills.agents.builtin")
+                   "interp_skills.agents.builtin", "interp_skills.audit.plugin")
 # The core and the plugin distributions shipped from this repository (techniques/, papers/): first-party.
 FIRST_PARTY_DISTRIBUTIONS = frozenset({
     CORE_DISTRIBUTION,
@@ -71,6 +71,8 @@ KINDS: dict[str, tuple[str, type[BaseModel]]] = {
     "register_harnesses": ("harness", Harness),
     "register_tasks": ("task", Task),
     "register_papers": ("task", PaperPack),
+    "register_organisms": ("organism", Organism),
+    "register_autoraters": ("autorater", Autorater),
 }
 
 
@@ -123,6 +125,14 @@ class Registry:
         return self.items["task"]
 
     @property
+    def organisms(self) -> dict[str, Organism]:
+        return self.items["organism"]
+
+    @property
+    def autoraters(self) -> dict[str, Autorater]:
+        return self.items["autorater"]
+
+    @property
     def papers(self) -> dict[str, PaperPack]:
         return {name: t for name, t in self.tasks.items() if isinstance(t, PaperPack)}
 
@@ -137,6 +147,9 @@ class Registry:
 
     def task(self, name: str) -> Task:
         return self.get("task", name)
+
+    def organism(self, name: str) -> Organism:
+        return self.get("organism", name)
 
     def paper(self, name: str) -> PaperPack:
         task = self.tasks.get(name)

@@ -1,4 +1,5 @@
-"""``interp-skills new``: scaffold an installable technique or task plugin package from templates/new."""
+"""``interp-skills new``: scaffold an installable technique, task or persona-environment plugin package from
+templates/new."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from interp_skills.errors import InterpSkillsError
 from interp_skills.render.files import render_template, write_new_files
 from interp_skills.spec import check_name
 
-Kind = Literal["technique", "task"]
+Kind = Literal["technique", "task", "persona"]
 
 # kind -> (distribution prefix, package file -> template under templates/new/<kind>/, None: a docstring only)
 LAYOUTS: dict[str, tuple[str, dict[str, str | None]]] = {
@@ -28,6 +29,14 @@ LAYOUTS: dict[str, tuple[str, dict[str, str | None]]] = {
         "README.md": "README.md.j2",
         "{module}/__init__.py": None,
         "{module}/plugin.py": "plugin.py.j2",
+        "tests/test_plugin.py": "test_plugin.py.j2",
+    }),
+    "persona": ("interp-skills-persona-", {  # a persona environment (needs interp-skills-persona)
+        "pyproject.toml": "pyproject.toml.j2",
+        "README.md": "README.md.j2",
+        "{module}/__init__.py": None,
+        "{module}/plugin.py": "plugin.py.j2",
+        "{module}/environment.toml": "environment.toml.j2",
         "tests/test_plugin.py": "test_plugin.py.j2",
     }),
 }

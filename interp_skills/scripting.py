@@ -71,7 +71,7 @@ def build_parser(tool: Tool, prog: str, *, use_example: bool = False) -> argpars
 
     With ``use_example`` the tool's declared example arguments become the defaults.
     """
-    parser = argparse.ArgumentParser(prog=prog, description=tool.description,
+    parser = argparse.ArgumentParser(prog=prog, description=tool.description, allow_abbrev=False,  # --time != --times
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     schema = tool.input_schema
     required = set(schema.get("required", [])) - (set(tool.example) if use_example else set())

@@ -8,19 +8,39 @@ module imports no torch.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Sequence
 
 from interp_skills.errors import InterpSkillsError
+from interp_skills.organisms.specs import is_organism_spec, parse_organism_spec
 from interp_skills.spec import TARGET, OpenRequest
 
 ROLE_HELP = "another model by role, NAME=SPEC (repeat), e.g. reference=smollm2; 'default' is the embedded model"
 
 
-def check_model_spec(spec: str | None) -> None:
-    """Refuse an empty ``--model``, which would otherwise quietly mean the default model."""
+def check_model_spec(spec: str | None, flag: str = "--model") -> None:
+    """Refuse an empty ``--model`` (it would quietly mean the default model) and a bad ``organism:`` spec."""
     if spec is not None and not spec.strip():
-        raise InterpSkillsError("--model is empty; pass a model alias, Hugging Face id or path, or leave --model "
+        raise InterpSkillsError(f"{flag} is empty; pass a model alias, Hugging Face id or path, or leave {flag} "
                                 "out for the default model")
+    if is_organism_spec(spec):
+        parse_organism_spec(spec)  # a malformed spec or unknown organism fails before anything loads
+
+
+def check_model_path(spec: str | None, flag: str, base: Path | None = None) -> None:
+    """Refuse a path-like spec (``/``, ``.`` or ``~``) naming no folder, before anything loads.
+
+    A relative path is read from ``base`` (default: the working folder), where the model will load.
+    """
+    if spec and spec.startswith(("/", ".", "~")) and not ((base or Path()) / Path(spec).expanduser()).is_dir():
+        raise InterpSkillsError(
+            f"{flag} {spec!r} is a path, but there is no such folder (relative paths are read from "
+            f"{(base or Path()).resolve()}); pass an existing model folder, an alias or a Hugging Face id")
+
+
+def model_flag(role: str) -> str:
+    """The flag that sets ``role``'s model: ``--model`` for the target, else ``--role NAME``."""
+    return "--model" if role == TARGET else f"--role {role}"
 
 
 def parse_roles(model: str | None, roles: Sequence[str]) -> dict[str, str | None]:

@@ -73,7 +73,7 @@ async def _text(client: Client, tool: str, arguments: dict[str, Any]) -> tuple[b
 async def test_tools_are_listed_with_the_technique_schemas(toy: Technique) -> None:
     async with Client(build_server([toy])) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {"count_words", "shout"}
+    assert set(tools) == {"count_words", "shout", "list_artifacts"}
     count_words = tools["count_words"].input_schema
     assert count_words["required"] == ["texts", "word"]
     assert count_words["properties"]["texts"]["maxItems"] == 8
@@ -88,11 +88,11 @@ async def test_tools_are_listed_with_the_technique_schemas(toy: Technique) -> No
 async def test_role_argument_picks_the_model_a_tool_acts_on() -> None:
     technique = other_technique(Tool.from_function(model_name))
     async with Client(build_server([technique], Session())) as client:
-        (alone,) = (await client.list_tools()).tools
+        (alone, _) = (await client.list_tools()).tools
     assert alone.input_schema["properties"] == {}  # the session parameter is not an argument
     session = Session({"target": "tiny-llama", "reference": "tiny-gpt2"})
     async with Client(build_server([technique], session)) as client:
-        (tool,) = (await client.list_tools()).tools
+        (tool, _) = (await client.list_tools()).tools
         target = await client.call_tool("model_name", {})
         reference = await client.call_tool("model_name", {"role": "reference"})
         explicit = await client.call_tool("model_name", {"role": "target"})
@@ -169,7 +169,7 @@ async def test_shared_tool_names_are_prefixed_with_the_technique(toy: Technique)
     other = other_technique(toy.tool("shout"), Tool.from_function(crash))
     async with Client(build_server([toy, other])) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}
-        assert names == {"count_words", "toy_text_shout", "toy_other_shout", "crash"}
+        assert names == {"count_words", "toy_text_shout", "toy_other_shout", "crash", "list_artifacts"}
         result = await client.call_tool("toy_other_shout", {"text": "hey"})
         assert result.structured_content == {"text": "HEY"}
 
@@ -202,7 +202,7 @@ async def test_serve_over_stdio_in_a_subprocess() -> None:
     )
     async with Client(params) as client:
         tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-        assert set(tools) == {"count_words", "shout"}
+        assert set(tools) == {"count_words", "shout", "list_artifacts"}
         assert tools["shout"].input_schema["properties"]["role"]["enum"] == ["target", "reference"]
         result = await client.call_tool("shout", {"text": "over stdio", "times": 2})
         bad = await client.call_tool("shout", {"text": "x", "times": 0})

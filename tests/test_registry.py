@@ -28,10 +28,11 @@ def claude_cli() -> str | None:
 def test_every_catalogued_builtin_is_installed_from_its_source_folder() -> None:
     entries = load_catalogue()
     assert entries, "the catalogue is empty"
-    installed = build_registry().techniques
+    registry = build_registry()
     for entry in entries:
         spec = install_spec(entry, ROOT)
         assert Path(spec, "pyproject.toml").exists(), spec
+        installed = registry.techniques if entry.kind == "technique" else registry.tasks  # packs are tasks
         assert entry.name in installed, f"{entry.name} is catalogued but its plugin does not load"
         assert installed[entry.name].plugin == entry.package
     assert install_spec(entries[0], root=Path("/nonexistent")) == entries[0].package

@@ -366,8 +366,8 @@ def test_catalogue_pages_api_and_openapi(env: Any, tmp_path: Path) -> None:
                                                                "/techniques/nope")}
         rebound = client.call("GET", "/api/tasks", headers={"Host": "attacker.example"})[0]
 
-    assert [t["name"] for t in techniques] == ["toy-text"]
-    assert {tool["name"] for tool in techniques[0]["tools"]} == {"count_words", "shout"}
+    assert [t["name"] for t in techniques] == ["audit-conversation", "audit-target", "toy-text"]  # built-ins + toy
+    assert {tool["name"] for tool in techniques[-1]["tools"]} == {"count_words", "shout"}
     toy = next(t for t in tasks if t["name"] == "toy-pack")
     assert toy["kind"] == "replication" and toy["checkpoints"] == ["slow"]
     assert [c["id"] for c in toy["claims"]] == ["norm-positive", "total-huge"]

@@ -37,6 +37,7 @@ from interp_skills.runs.layout import (
     TRANSCRIPT_FILE,
     WORKSPACE_DIR,
 )
+from interp_skills.session_flags import check_model_path, check_model_spec
 from interp_skills.spec import (
     TARGET,
     AgentOutcome,
@@ -143,17 +144,30 @@ def _start_folder(run_dir: Path) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
-def run_setup(task: Task, run_dir: Path, models: dict[str, str | None]) -> None:
-    """Run the task's setup stages (checkpointed) into ``RUN_DIR/setup/``, which the agent's workspace excludes."""
+def run_setup(task: Task, run_dir: Path, models: dict[str, str | None]) -> dict[str, str]:
+    """Run the task's setup stages (checkpointed) into ``RUN_DIR/setup/``, which the agent's workspace excludes.
+
+    Returns the models the stages set by role: a stage whose result holds ``"roles": {role: spec}``
+    (e.g. the folder of a model it just built) makes the techniques act on that model.
+    """
     if not task.setup:
-        return
+        return {}
     from interp_skills.runs.folder import RunFolder
     from interp_skills.runs.progress import LogReporter
     from interp_skills.runs.stages import run_stages
     from interp_skills.spec import Session
 
-    run_stages(task.setup, RunFolder(run_dir / SETUP_DIR), settings=NoSettings(),
-               model=models.get(TARGET) or "default", seed=0, session=Session(models), reporter=LogReporter())
+    results, _ = run_stages(task.setup, RunFolder(run_dir / SETUP_DIR), settings=NoSettings(),
+                            model=models.get(TARGET) or "default", seed=0, session=Session(models),
+                            reporter=LogReporter())
+    roles: dict[str, str] = {}
+    for stage, result in results.items():
+        given = result.get("roles", {})
+        if not isinstance(given, dict) or not all(isinstance(v, str) and v for v in given.values()):
+            raise AgentError(f"setup stage {stage!r} of task {task.name!r} returned roles {given!r}; a stage sets "
+                             "models as \"roles\": {role: model spec or folder}")
+        roles.update(given)
+    return roles
 
 
 def copy_figures(workspace: Path, run_dir: Path) -> list[str]:
@@ -211,6 +225,8 @@ def plan_run(task: Task | str, options: AgentRunOptions, ask: Asker | None) -> R
         raise AgentError(f"task {task.name!r} names no techniques; pass --technique NAME (repeat it for more; "
                          "`interp-skills list` shows the installed ones)")
     techniques = [registry.technique(name) for name in names]
+    check_model_spec(options.interp_model, "--interp-model")
+    check_model_path(options.interp_model, "--interp-model")
     harness.check(options.model, options.limits)
     return RunPlan(task, renderer, harness, names, techniques, mount_models(task, options.interp_model))
 
@@ -229,19 +245,24 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
     secrets = secret_values()
     workspace = (run_dir / WORKSPACE_DIR).resolve()
     claims = [c.model_dump(mode="json") for c in task.claims]
-    write_json(run_dir / CONFIG_FILE, {
+    config = {
         "task": task.name, "kind": task.kind, "task_version": task.version, "title": task.title,
         **({"citation": task.citation} if isinstance(task, PaperPack) else {}),
         "format": options.format, "harness": options.harness, "model": options.model, "models": models,
         "techniques": plan.names, "limits": options.limits.model_dump(), "checkpoint": options.checkpoint,
         "judge": options.judge, "versions": _versions(task), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": command_line(task.name, options, run_dir), "claims": claims,
-    })
+    }
+    write_json(run_dir / CONFIG_FILE, config)
     write_json(run_dir / CLAIMS_FILE, {"claims": claims})
-    write_atomic(run_dir / RUBRIC_FILE, files("interp_skills.agents").joinpath(AGENT_RUBRIC).read_text("utf-8"))
+    rubric = (task.agent_rubric.read_text("utf-8") if task.agent_rubric else
+              files("interp_skills.agents").joinpath(AGENT_RUBRIC).read_text("utf-8"))
+    write_atomic(run_dir / RUBRIC_FILE, rubric)
 
     try:  # whatever happens, no secret stays in the folder
-        run_setup(task, run_dir, models)
+        if roles := run_setup(task, run_dir, models):
+            models = {**models, **roles}
+            write_json(run_dir / CONFIG_FILE, {**config, "models": models})
         request = MountRequest(plan.techniques, workspace, plan.harness.vocabulary, models)
         mount = mount_workspace(plan.renderer, request)
         prompt = build_prompt(task, mount, workspace, options.checkpoint)

@@ -22,9 +22,9 @@ class CatalogueEntry(BaseModel):
     """One known plugin: what it is, how to install it, whether it was verified."""
 
     name: SkillName
-    kind: Literal["technique", "paper"]
-    package: str = Field(description="the PyPI distribution name")
-    source: str | None = Field(None, description="path in the interp-skills repository, for built-ins")
+    kind: Literal["technique", "paper", "task"]
+    package: str = Field(description="the distribution name (on PyPI unless it has a source)")
+    source: str | None = Field(None, description="path in the interp-skills repository, for built-ins (not on PyPI)")
     summary: str
     tags: list[str] = Field(default_factory=list)
     status: Literal["verified", "unverified", "broken"] = "unverified"
@@ -52,7 +52,7 @@ def find(name: str, entries: list[CatalogueEntry] | None = None) -> CatalogueEnt
         if name in (entry.name, entry.package):
             return entry
     raise UnknownNameError(
-        f"{name!r} is not in the catalogue (known: {', '.join(e.name for e in entries)}). "
+        f"{name!r} is not in the catalogue (known: {', '.join(dict.fromkeys(e.name for e in entries))}). "
         "Try `interp-skills search TERM`, or `pip install` a package directly."
     )
 
@@ -82,7 +82,12 @@ def pip_command(spec: str) -> list[str]:
 def install(name: str) -> tuple[CatalogueEntry, list[str]]:
     """pip-install a catalogued plugin into this environment; returns the entry and the command run."""
     entry = find(name)
-    command = pip_command(install_spec(entry))
+    spec = install_spec(entry)
+    if entry.source and spec == entry.package:
+        raise InterpSkillsError(f"{entry.package} is not on PyPI: it ships in the interp-skills repository. In a "
+                                f"checkout of it, run `pip install -e {entry.source}` (or `interp-skills install "
+                                f"{entry.name}` from that checkout's environment)")
+    command = pip_command(spec)
     result = subprocess.run(command, env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     if result.returncode != 0:
         raise InterpSkillsError(f"installing {entry.package} failed (pip exit code {result.returncode}); "

@@ -43,8 +43,7 @@ def registry_files(registry: Registry, entries: list[CatalogueEntry]) -> dict[st
             f"# {entry.name}\n\n{technique.summary}\n\n"
             f"In Claude Code, after `/plugin marketplace add <this repository>`:\n\n"
             f"    /plugin install {entry.name}@interp-skills\n\n"
-            f"The skill's scripts run the installed technique: `pip install {entry.package}` "
-            f"(or `interp-skills install {entry.name}`).\n"
+            f"The skill's scripts run the installed technique: {_install_line(entry)}.\n"
         )
         for rel, text in skill_files(technique).items():
             generated[f"{folder}/skills/{entry.name}/{rel}"] = text
@@ -55,6 +54,14 @@ def registry_files(registry: Registry, entries: list[CatalogueEntry]) -> dict[st
                    "plugins": plugins}
     generated[MARKETPLACE] = json.dumps(marketplace, indent=2) + "\n"
     return generated
+
+
+def _install_line(entry: CatalogueEntry) -> str:
+    """How to install a catalogued plugin: built-ins come from a checkout (they are not on PyPI)."""
+    if entry.source:
+        return (f"in a checkout of this repository, `pip install -e {entry.source}` "
+                f"(or `interp-skills install {entry.name}`)")
+    return f"`pip install {entry.package}` (or `interp-skills install {entry.name}`)"
 
 
 def build(root: Path, registry: Registry) -> list[str]:

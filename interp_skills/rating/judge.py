@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import statistics
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -30,6 +30,7 @@ from interp_skills.rating.run_files import RunFiles, read_run_files
 if TYPE_CHECKING:
     import anthropic
 
+T = TypeVar("T", bound=BaseModel)
 TASK = (
     "Score this run on every dimension of the rubric. For each dimension write the justification "
     "first, citing the run's numbers or text; then list in `evidence` short quotes copied verbatim "
@@ -112,6 +113,20 @@ def combine(
     return combined
 
 
+def sample_answers(client: "anthropic.Anthropic", output_type: type[T], retry: RetryPolicy, samples: int,
+                   request: dict[str, Any]) -> tuple[list[T], list[str]]:
+    """``samples`` structured answers to ``request`` and the problems of the unusable ones; JudgeFailed if none."""
+    answers, problems = [], []
+    for index in range(samples):
+        try:
+            answers.append(parse_with_retries(client, output_type, retry, **request))
+        except UnusableOutput as exc:
+            problems.append(f"sample {index + 1}: {exc}")
+    if not answers:
+        raise JudgeFailed(f"no usable judge output in {samples} samples: " + "; ".join(problems))
+    return answers, problems
+
+
 def judge_run(
     run_dir: str | Path,
     rubric: Rubric | str,
@@ -147,14 +162,7 @@ def judge_run(
             {"type": "text", "text": TASK},
         ]}],
     }
-    answers, problems = [], []
-    for index in range(samples):
-        try:
-            answers.append(parse_with_retries(client, output_type, retry, **request))
-        except UnusableOutput as exc:
-            problems.append(f"sample {index + 1}: {exc}")
-    if not answers:
-        raise JudgeFailed(f"no usable judge output in {samples} samples: " + "; ".join(problems))
+    answers, problems = sample_answers(client, output_type, retry, samples, request)
     dims = combine(rubric, answers, files, disagreement_at)
     return JudgeResult(
         model=model, rubric=rubric.name, rubric_version=rubric.version,

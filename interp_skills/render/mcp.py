@@ -4,36 +4,45 @@ One server holds one :class:`~interp_skills.spec.Session` (models by role, each 
 its first call) and runs one tool call at a time through ``session.call``, so the session's
 scope applies; ``serve`` confines the paths tools write to (``Scope.write_dirs``: the artifact
 folder and ``runs/``, or the ``--allow-write`` folders). When the session has several roles,
-every tool takes an optional ``role`` argument. Guides are resources. Errors an agent should
-read are ``ToolError``s; the server keeps running after any failed call. ``render`` and
+every tool takes an optional ``role`` argument. Arguments are judged by ``Tool.validate_arguments``
+(strict JSON types, unknown names refused), not by MCPServer's lenient checks. Guides are
+resources; the ``list_artifacts`` tool (outside any scope: it only reads) lists saved artifacts.
+Errors an agent should read are ``ToolError``s; the server keeps running after any failed call,
+and a line that is not one JSON-RPC message gets a JSON-RPC error reply. ``render`` and
 ``install_config`` write the ``.mcp.json`` entry that starts it (``interp-skills mcp serve``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import logging
+import re
 import shlex
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Callable
 
+import anyio
 import pydantic_core
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resources import TextResource
 from mcp.server.mcpserver.tools import Tool as MCPTool
-from mcp.types import CallToolResult, TextContent
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp.types import INVALID_REQUEST, PARSE_ERROR, CallToolResult, ErrorData, JSONRPCError, TextContent
+from pydantic import ConfigDict, Field, ValidationError
 
 from interp_skills import __version__
 from interp_skills.errors import InterpSkillsError
 from interp_skills.paths import artifacts_dir
 from interp_skills.plugins import get_registry
 from interp_skills.render.files import render_template, write_atomic, write_new_files
-from interp_skills.session_flags import role_flags
+from interp_skills.runtime.errors import ArtifactNotFoundError
+from interp_skills.session_flags import check_model_path, model_flag, role_flags
 from interp_skills.spec import (
     TARGET,
     CallLimits,
@@ -57,12 +66,16 @@ SERVER_NAME = "interp-skills"
 RUNS_DIR = "runs"  # under the server's working folder, where run folders go by default
 CATALOG_URI = "technique://catalog"
 ROLE_ARGUMENT = "role"
+ARTIFACTS_TOOL = "list_artifacts"  # served beside the technique tools; a technique tool of that name is prefixed
 logger = logging.getLogger(__name__)
 
 
 def served_tools(techniques: list[Technique]) -> list[tuple[str, Technique, Tool]]:
-    """(MCP name, technique, tool) per tool: its own name, or ``<technique>_<tool>`` when two share it."""
-    counts: dict[str, int] = {}
+    """(MCP name, technique, tool) per tool: its own name, or ``<technique>_<tool>`` when two share it.
+
+    ``list_artifacts`` is taken by the server's own tool.
+    """
+    counts: dict[str, int] = {ARTIFACTS_TOOL: 1}
     for technique in techniques:
         for tool in technique.tools:
             counts[tool.name] = counts.get(tool.name, 0) + 1
@@ -90,25 +103,36 @@ def _to_result(tool: str, result: Any) -> CallToolResult:
 
 
 class _ToolRunner:
-    """Runs calls one at a time (the session's models are shared) through the session; failures as ToolErrors."""
+    """Runs calls one at a time (the session's models are shared); failures become ToolErrors an agent reads."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._lock = threading.Lock()
 
-    def run(self, technique: Technique, tool: Tool, arguments: dict[str, Any], role: str | None) -> CallToolResult:
+    def run(self, name: str, call: Callable[[], Any]) -> CallToolResult:
         try:
             with self._lock:
-                result = self.session.call(technique, tool.name, arguments, role=role)
-            return _to_result(tool.name, result)
+                result = call()
+            return _to_result(name, result)
+        except ArtifactNotFoundError as exc:
+            raise ToolError(f"{exc} Over MCP, the {ARTIFACTS_TOOL} tool lists them with what each holds.") from exc
         except InterpSkillsError as exc:  # ScopeError and ToolInputError included: messages for the agent
             raise ToolError(str(exc)) from exc
         except Exception as exc:
-            logger.exception("tool %s failed", tool.name)
+            logger.exception("tool %s failed", name)
             raise ToolError(
                 f"{type(exc).__name__}: {exc}. The server is still running: "
                 "check the arguments against the guide and try again."
             ) from exc
+
+
+class _RawArguments(ArgModelBase):
+    """Hands a call's arguments on untouched, so ``Tool.validate_arguments`` judges them (strictly, in one line)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    def model_dump_one_level(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
 
 
 def _role_schema(session: Session) -> dict[str, Any]:
@@ -117,11 +141,17 @@ def _role_schema(session: Session) -> dict[str, Any]:
             "description": f"the model this call acts on: {models}"}
 
 
+def _served(name: str, description: str, schema: dict[str, Any], call: Callable[..., CallToolResult]) -> MCPTool:
+    """An MCP tool advertising ``schema`` whose arguments reach ``call`` unvalidated (``call`` validates them)."""
+    served = MCPTool.from_function(call, name=name, description=description)
+    served.parameters = schema  # keeps the docstring's parameter descriptions
+    served.fn_metadata = served.fn_metadata.model_copy(update={"arg_model": _RawArguments})
+    return served
+
+
 def _mcp_tool(name: str, technique: Technique, tool: Tool, runner: _ToolRunner) -> MCPTool:
-    """An MCP tool calling ``runner`` with the tool's own signature and input schema (plus ``role``)."""
+    """An MCP tool calling the technique tool through the session, with its input schema (plus ``role``)."""
     session = runner.session
-    parameters = [p for p in inspect.signature(tool.func, eval_str=True).parameters.values()
-                  if p.name != tool.session_param]
     schema = tool.input_schema
     with_role = len(session.roles) > 1
     if with_role:
@@ -131,20 +161,38 @@ def _mcp_tool(name: str, technique: Technique, tool: Tool, runner: _ToolRunner) 
                 f"{ROLE_ARGUMENT!r} argument a server with several models adds; rename that parameter, "
                 "or serve one model (no --role)"
             )
-        parameters.append(inspect.Parameter(ROLE_ARGUMENT, inspect.Parameter.KEYWORD_ONLY, default=session.role,
-                                            annotation=Literal[tuple(session.roles)]))
         schema.setdefault("properties", {})[ROLE_ARGUMENT] = _role_schema(session)
 
     def call(**arguments: Any) -> CallToolResult:
-        role = arguments.pop(ROLE_ARGUMENT) if with_role else None
-        return runner.run(technique, tool, arguments, role)
+        role = arguments.pop(ROLE_ARGUMENT, None) if with_role else None
+        return runner.run(tool.name, lambda: session.call(technique, tool.name, arguments, role=role))
 
-    call.__name__ = tool.name
-    # MCPServer validates arguments against this signature before ``call`` runs.
-    call.__signature__ = inspect.Signature(parameters, return_annotation=CallToolResult)  # type: ignore[attr-defined]
-    served = MCPTool.from_function(call, name=name, description=tool.description)
-    served.parameters = schema  # keeps the docstring's parameter descriptions
-    return served
+    return _served(name, tool.description, schema, call)
+
+
+def list_artifacts(session: Session, prefix: str | None = None, limit: Annotated[int, Field(ge=1, le=500)] = 50
+                   ) -> dict[str, Any]:
+    """List the artifacts (saved vectors and other tensors) that tools can load by id, newest first.
+
+    Each has its id, shape, dtype, when it was made and the metadata the tool that saved it wrote
+    (layer, prompts, settings). Pass an id to any tool parameter that takes one.
+
+    Args:
+        prefix: only ids that start with this prefix and a dash, e.g. 'vec'.
+        limit: the most records to return.
+    """
+    records = session.artifacts.list(prefix)
+    return {"folder": str(session.artifacts.folder), "total": len(records), "artifacts": records[:limit]}
+
+
+_ARTIFACTS = Tool.from_function(list_artifacts, name=ARTIFACTS_TOOL)
+
+
+def _artifacts_tool(runner: _ToolRunner) -> MCPTool:
+    def call(**arguments: Any) -> CallToolResult:
+        return runner.run(ARTIFACTS_TOOL, lambda: _ARTIFACTS.call(arguments, session=runner.session))
+
+    return _served(ARTIFACTS_TOOL, _ARTIFACTS.description, _ARTIFACTS.input_schema, call)
 
 
 def _catalog(techniques: list[Technique], names: list[tuple[str, Technique, Tool]]) -> str:
@@ -169,6 +217,8 @@ def _instructions(techniques: list[Technique], session: Session) -> str:
                      f"{session.role}): {models}. Each model loads on its first call.")
     elif spec := session.models[session.role]:
         lines.append(f"Tools run on the model {spec}, loaded on the first call.")
+    lines.append(f"Tools save vectors and other tensors as artifacts and return their ids; `{ARTIFACTS_TOOL}` "
+                 "lists the saved ones.")
     lines += [f"- {t.name}: {t.summary}" for t in techniques]
     return "\n".join(lines)
 
@@ -199,7 +249,7 @@ def build_server(techniques: list[Technique], session: Session | None = None) ->
         SERVER_NAME,
         instructions=_instructions(techniques, session),
         version=__version__,
-        tools=[_mcp_tool(name, technique, tool, runner) for name, technique, tool in names],
+        tools=[*(_mcp_tool(name, technique, tool, runner) for name, technique, tool in names), _artifacts_tool(runner)],
         resources=[*guides, catalog],
     )
 
@@ -221,6 +271,8 @@ def serve(technique_names: list[str], *, models: dict[str, str | None], scope: S
     The session is opened by the registered ``environment`` with ``models`` by role and ``scope``; a
     scope without ``write_dirs`` gets :func:`default_write_dirs`, so an MCP client never writes anywhere.
     """
+    for role, spec in models.items():
+        check_model_path(spec, model_flag(role))  # now, not at the first tool call
     if scope.write_dirs is None:
         scope = scope.model_copy(update={"write_dirs": default_write_dirs()})
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="interp-skills mcp: %(message)s")
@@ -234,9 +286,109 @@ def serve(technique_names: list[str], *, models: dict[str, str | None], scope: S
         session.on_load = _log_loaded
         server = build_server(techniques, session)
     try:
-        server.run("stdio")
+        anyio.run(_run_stdio, server)
     finally:
         session.close()
+
+
+async def _run_stdio(server: MCPServer) -> None:
+    """``server.run("stdio")``, except that a line which is not one JSON-RPC message gets an error reply."""
+    lowlevel = server._lowlevel_server  # as MCPServer.run_stdio_async does; it offers no hook for bad lines
+    async with stdio_server() as (read_stream, write_stream):
+        await lowlevel.run(_ScreenedReader(read_stream, write_stream), write_stream,
+                           lowlevel.create_initialization_options())
+
+
+class _ScreenedReader:
+    """The stdio transport's read stream, less the lines it could not parse, each answered with a JSON-RPC error.
+
+    The transport hands such a line on as an exception, which the server drops, so a client
+    would wait for ever on its id. Every other item passes through unchanged.
+    """
+
+    def __init__(self, inner: Any, replies: Any) -> None:
+        self._inner, self._replies = inner, replies
+
+    @property
+    def last_context(self) -> Any:
+        return getattr(self._inner, "last_context", None)
+
+    async def _screened(self, item: Any) -> bool:
+        if not isinstance(item, Exception):
+            return False
+        for reply in malformed_replies(item):
+            await self._replies.send(SessionMessage(reply))
+        return True
+
+    async def receive(self) -> Any:
+        while await self._screened(item := await self._inner.receive()):
+            pass
+        return item
+
+    def __aiter__(self) -> "_ScreenedReader":
+        return self
+
+    async def __anext__(self) -> Any:
+        while await self._screened(item := await self._inner.__anext__()):
+            pass
+        return item
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> "_ScreenedReader":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+
+_ID_FIELD = re.compile(r'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")')
+
+
+def malformed_replies(exc: Exception) -> list[JSONRPCError]:
+    """The JSON-RPC errors answering a line the transport could not read (``exc``), one per id it carries.
+
+    A line that is not JSON is a parse error; JSON that is no JSON-RPC 2.0 message (a batch, no
+    method, params that are not an object) an invalid request. The id is read from the line
+    where it can be, else it is null, as JSON-RPC says.
+    """
+    errors = exc.errors(include_url=False) if isinstance(exc, ValidationError) else []
+    if errors and errors[0]["type"] == "json_invalid":
+        detail = errors[0].get("ctx", {}).get("error", errors[0]["msg"])
+        return [_error(_line_id(str(errors[0]["input"])), PARSE_ERROR,
+                       f"not valid JSON ({detail}); send one JSON-RPC message per line, as UTF-8 JSON "
+                       "without raw control characters")]
+    # The whole message is the input of an error about the message itself (a union branch, a missing field).
+    message = next((e["input"] for e in errors if len(e["loc"]) == 1 or e["type"] == "missing" and len(e["loc"]) == 2),
+                   None)
+    if isinstance(message, list):
+        ids = [_id_of(item) for item in message if _id_of(item) is not None]
+        return [_error(request_id, INVALID_REQUEST, "JSON-RPC batches are not supported; send each message on its "
+                       "own line") for request_id in ids or [None]]
+    request = [e for e in errors if e["loc"][:1] == ("JSONRPCRequest",)] or errors
+    problems = "; ".join(f"{'.'.join(map(str, e['loc'][1:])) or 'message'}: {e['msg']}" for e in request[:3])
+    return [_error(_id_of(message), INVALID_REQUEST,
+                   f"not a JSON-RPC 2.0 message ({problems or exc}); a request is an object with jsonrpc \"2.0\", "
+                   "an id, a method and, if any, params that are an object")]
+
+
+def _id_of(message: Any) -> int | str | None:
+    request_id = message.get("id") if isinstance(message, dict) else None
+    return request_id if isinstance(request_id, (int, str)) and not isinstance(request_id, bool) else None
+
+
+def _line_id(line: str) -> int | str | None:
+    """The id of a line that is not strict JSON: parsed leniently (control characters allowed), else by pattern."""
+    try:
+        return _id_of(json.loads(line, strict=False))
+    except (ValueError, RecursionError):
+        found = _ID_FIELD.search(line)
+        return json.loads(found.group(1)) if found else None
+
+
+def _error(request_id: int | str | None, code: int, message: str) -> JSONRPCError:
+    return JSONRPCError(jsonrpc="2.0", id=request_id, error=ErrorData(code=code, message=message))
 
 
 def server_entry(technique_names: list[str], models: dict[str, str | None]) -> dict[str, Any]:
@@ -271,17 +423,6 @@ def _read_config(path: Path) -> dict[str, Any]:
     return config
 
 
-def _check_model_paths(project_dir: Path, models: dict[str, str | None]) -> None:
-    """Refuse a path-like model spec (``/``, ``.`` or ``~``) that names no folder, seen from ``project_dir``."""
-    for role, spec in models.items():
-        if spec and spec.startswith(("/", ".", "~")) and not (project_dir / Path(spec).expanduser()).is_dir():
-            flag = "--model" if role == TARGET else f"--role {role}"
-            raise InterpSkillsError(
-                f"{flag} {spec!r} is a path, but there is no such folder (relative paths are read from "
-                f"{project_dir}, where the server runs); pass an existing model folder, an alias or a Hugging Face "
-                "id (.mcp.json was not changed)")
-
-
 def install_config(
     project_dir: Path, technique_names: list[str], models: dict[str, str | None], server_name: str = SERVER_NAME
 ) -> tuple[Path, str]:
@@ -290,7 +431,11 @@ def install_config(
     ``models`` maps role -> model spec, as ``mcp serve --model/--role`` take them. Returns the
     file and the equivalent ``claude mcp add`` command.
     """
-    _check_model_paths(Path(project_dir), models)
+    try:
+        for role, spec in models.items():
+            check_model_path(spec, model_flag(role), Path(project_dir))  # the server runs there
+    except InterpSkillsError as exc:
+        raise InterpSkillsError(f"{exc} (.mcp.json was not changed)") from None
     path = Path(project_dir) / ".mcp.json"
     config = _read_config(path)
     entry = server_entry(technique_names, models)
@@ -308,7 +453,8 @@ def render(techniques: list[Technique], out_dir: Path) -> RenderResult:
         "README-mcp.md": render_template(
             "mcp/README-mcp.md.j2", server_name=SERVER_NAME, techniques=techniques, tools=served_tools(techniques),
             serve=shlex.join([entry["command"], *entry["args"]]), claude_add=claude_add_command(SERVER_NAME, entry),
-            catalog_uri=CATALOG_URI, limits={limit_flag(k): v for k, v in CallLimits().model_dump().items()},
+            catalog_uri=CATALOG_URI, artifacts_tool=ARTIFACTS_TOOL,
+            limits={limit_flag(k): v for k, v in CallLimits().model_dump().items()},
         ),
     }
     written = write_new_files(Path(out_dir), files)

@@ -13,6 +13,7 @@
     RUN_DIR/agent.json        how an agent run stopped, turns, cost, wall time
     RUN_DIR/logs/             stderr of the MCP servers an agent harness started (agent runs)
     RUN_DIR/claims.json, rubric.toml, verdict.json   what was graded, how, and the verdict
+    RUN_DIR/audit-conversation.json, transcript-audit.md   an audit's target conversation (``interp-skills audit``)
 """
 
 from __future__ import annotations
@@ -31,4 +32,6 @@ LOGS_DIR = "logs"
 CLAIMS_FILE = "claims.json"
 RUBRIC_FILE = "rubric.toml"
 VERDICT_FILE = "verdict.json"
+AUDIT_CONVERSATION_FILE = "audit-conversation.json"
+AUDIT_TRANSCRIPT_FILE = "transcript-audit.md"
 RESULT_FILES = (METRICS_FILE, REPORT_FILE)

@@ -19,6 +19,8 @@ _EXPORTS = {
     "batched": "batching",
     "encode": "batching",
     "capture_activations": "capture",
+    "model_text": "chat",
+    "render_conversation": "chat",
     "ArtifactNotFoundError": "errors",
     "InterpRuntimeError": "errors",
     "ModelNotFoundError": "errors",

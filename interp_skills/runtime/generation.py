@@ -17,15 +17,20 @@ def generate(
     system: str | None = None,
     batch_size: int = 16,
     do_sample: bool = False,
+    temperature: float = 1.0,
     seed: int = 0,
 ) -> list[str]:
     """The model's continuation of each prompt (new text only, special tokens dropped, stripped).
 
-    Greedy unless ``do_sample``; sampling is reproducible through ``seed`` and leaves the
+    Greedy unless ``do_sample`` (at ``temperature``); sampling is reproducible through ``seed`` and leaves the
     global random state untouched. Runs any active intervention from ``interventions``.
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}.")
+    if do_sample and temperature <= 0:
+        raise ValueError(f"temperature must be above 0 when sampling, got {temperature}; "
+                         "use do_sample=False for greedy.")
+    sampling = {"temperature": temperature} if do_sample else {}
     completions: list[str] = []
     devices = [lm.device] if lm.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch.inference_mode():
@@ -37,6 +42,7 @@ def generate(
                 attention_mask=batch["attention_mask"],
                 max_new_tokens=max_new_tokens,
                 do_sample=do_sample,
+                **sampling,
                 pad_token_id=lm.tokenizer.pad_token_id,
             )
             new_tokens = output[:, batch["input_ids"].shape[1] :]

@@ -13,6 +13,7 @@ from huggingface_hub import constants
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 from transformers.tokenization_utils_base import PreTrainedTokenizerBase
 
+from interp_skills.organisms.specs import is_organism_spec, resolve_organism_spec
 from interp_skills.runtime.embedded import EMBEDDED_NAME, INSTALL_HINT, convert_embedded, converted_dir
 from interp_skills.runtime.errors import ModelNotFoundError
 from interp_skills.runtime.loaded import LoadedModel, wrap_model
@@ -33,6 +34,8 @@ def canonical_spec(spec: str | None) -> str:
         return DEFAULT_MODEL
     if spec.startswith(TINY_PREFIX):
         return spec
+    if is_organism_spec(spec):
+        return str(resolve_organism_spec(spec).resolve())
     path = Path(spec).expanduser()
     if path.is_dir():
         return str(path.resolve())
@@ -40,7 +43,7 @@ def canonical_spec(spec: str | None) -> str:
         return spec
     raise ModelNotFoundError(
         f"Model spec {spec!r} is neither a known alias ({', '.join(sorted(ALIASES))}), "
-        "an existing directory, nor a Hugging Face id like 'org/name'. "
+        "an existing directory, organism:NAME, nor a Hugging Face id like 'org/name'. "
         "Fix: pass an existing local model directory or a valid Hugging Face id."
     )
 
@@ -138,7 +141,7 @@ def _from_pretrained(
 def _missing_hub_model(name: str, reason: str) -> str:
     return (
         f"Model {name!r} is not in the local Hugging Face cache and {reason}. Fix: run "
-        f"`huggingface-cli download {name}` on a networked machine sharing this cache, pass a "
+        f"`hf download {name}` (huggingface_hub's CLI) on a networked machine sharing this cache, pass a "
         f"local model directory instead, or use the embedded default ('{DEFAULT_MODEL}', "
         f"installed with `{INSTALL_HINT}`)."
     )

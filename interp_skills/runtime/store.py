@@ -66,9 +66,13 @@ class ArtifactStore:
         folder = self.folder
         record_path = folder / f"{artifact_id}.json"
         if not _ID.match(artifact_id) or not record_path.exists():
+            saved = [record["id"] for record in self.list()]
+            listed = (f"The saved ones, newest first: {', '.join(saved[:10])}"
+                      + (f" and {len(saved) - 10} more" if len(saved) > 10 else "") if saved else "None is saved yet")
             raise ArtifactNotFoundError(
-                f"No artifact with id {artifact_id!r} in {folder}. See the saved ids with "
-                "session.artifacts.list(), or save one with session.artifacts.save()."
+                f"No artifact with id {artifact_id!r} in {folder}. {listed}. Pass an id a tool returned in this "
+                "session, or run the tool that saves one first (in Python: session.artifacts.list(), "
+                "session.artifacts.save())."
             )
         tensor = load((folder / f"{artifact_id}.safetensors").read_bytes())[_KEY]
         return tensor, json.loads(record_path.read_text())["meta"]

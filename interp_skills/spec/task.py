@@ -76,6 +76,8 @@ class Task(BaseModel):
         None, exclude=True, repr=False, description="grade(run_dir, judge, rubric); default: claims + judge")
     done_files: list[str] = Field(default_factory=lambda: ["metrics.json", "report.md"],
                                   description="files the agent must write in its workspace to be done")
+    agent_rubric: Path | None = Field(None, description="rubric TOML the judge grades an agent's process on; "
+                                                        "None: the agent-replication rubric")
     version: str = "0.1.0"
     plugin: str = ""
     plugin_version: str = ""

@@ -2,7 +2,8 @@
 
 A tool is a plain Python function. Its signature (type hints, ``Annotated`` limits and
 defaults) and its Google-style docstring give the JSON schema used by every renderer:
-MCP input schemas, skill-script arguments, notebook help and prompt text. A parameter
+MCP input schemas, skill-script arguments, notebook help and prompt text; every call is
+checked against it strictly, as JSON carries values (:meth:`Tool.validate_arguments`). A parameter
 annotated :class:`~interp_skills.spec.session.Session` (conventionally the first, named
 ``session``) receives the live session the call runs in; it is kept out of the schema. A
 parameter whose type carries :class:`WritePath` names a file or folder the tool writes; a
@@ -12,10 +13,13 @@ session whose scope confines writes (``Scope.write_dirs``) refuses one outside i
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import inspect
+import json
 import re
 from typing import TYPE_CHECKING, Annotated, Any, Callable, Literal, get_args, get_origin
 
+import pydantic_core
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -80,6 +84,49 @@ def _docstring_parts(doc: str | None) -> tuple[str, dict[str, str]]:
         elif current and line.strip():
             params[current] += " " + line.strip()
     return head.strip(), params
+
+
+def _unknown(names: list[str], params: list[str]) -> str:
+    """'unknown argument 'x' (did you mean 'y'?); its parameters are: ...'."""
+    guesses = {name: difflib.get_close_matches(name, params, n=1) for name in names}
+    listed = ", ".join(repr(name) + (f" (did you mean {guesses[name][0]!r}?)" if guesses[name] else "")
+                       for name in names)
+    return (f"unknown argument{'s' if len(names) > 1 else ''} {listed}; its parameters are: "
+            f"{', '.join(params) or 'none'}")
+
+
+def _problems(exc: ValidationError, docs: dict[str, str]) -> str:
+    """Pydantic's errors as one line, one clause per parameter (a union's alternatives joined by 'or')."""
+    by_param: dict[str, list[Any]] = {}
+    for err in exc.errors(include_url=False):
+        by_param.setdefault(str(err["loc"][0]) if err["loc"] else "arguments", []).append(err)
+    clauses = []
+    for param, errs in by_param.items():
+        if errs[0]["type"] == "missing":
+            doc = docs.get(param)
+            clauses.append(f"argument {param!r} is required" + (f" ({doc.rstrip('.')})" if doc else ""))
+            continue
+        got = _shown(errs[0].get("input"))
+        if len(errs) == 1:
+            where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in errs[0]["loc"][1:])
+            clauses.append(f"argument {param + where!r}{_clause(errs[0]['msg'])}, got {got}")
+        else:  # several alternatives of a union, none matched
+            options = list(dict.fromkeys(_clause(err["msg"]).removeprefix(" should be ") for err in errs))
+            clauses.append(f"argument {param!r} should be {' or '.join(options)}, got {got}")
+    return "; ".join(clauses)
+
+
+def _clause(message: str) -> str:
+    """'Input should be a valid integer' -> ' should be a valid integer'; 'Value error, x' -> ': x'."""
+    if message.startswith("Input "):
+        return " " + message.removeprefix("Input ")
+    message = message.removeprefix("Value error, ")
+    return ": " + message[:1].lower() + message[1:]
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class Tool(BaseModel):
@@ -163,16 +210,26 @@ class Tool(BaseModel):
         return self.description.splitlines()[0]
 
     def validate_arguments(self, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Check arguments against the signature; raise ToolInputError saying what to change."""
+        """Check arguments as JSON carries them, strictly; raise a one-line ToolInputError saying what to change.
+
+        An argument the tool has no parameter for is refused (with the parameters it has), and so
+        is a value of another JSON type: ``true`` is no integer and ``"2"`` no number.
+        """
+        if not isinstance(arguments, dict):
+            raise ToolInputError(f"{self.name}: arguments must be an object of parameter name -> value, "
+                                 f"not {type(arguments).__name__}")
+        params = self.arguments.model_fields
+        if unknown := [name for name in arguments if name not in params]:
+            raise ToolInputError(f"{self.name}: {_unknown(unknown, list(params))}")
         try:
-            parsed = self.arguments.model_validate(arguments)
+            payload = pydantic_core.to_json(arguments)
+            parsed = self.arguments.model_validate_json(payload, strict=True)
+        except pydantic_core.PydanticSerializationError as exc:
+            raise ToolInputError(f"{self.name}: arguments must be JSON data (strings, numbers, booleans, null, "
+                                 f"lists and objects, nested less than 200 deep): {exc}") from None
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
-                for err in exc.errors()
-            )
-            raise ToolInputError(f"{self.name}: {problems}") from None
-        return {key: getattr(parsed, key) for key in type(parsed).model_fields}
+            raise ToolInputError(f"{self.name}: {_problems(exc, self.param_docs)}") from None
+        return {key: getattr(parsed, key) for key in params}
 
     def call(self, arguments: dict[str, Any], session: "Session | None" = None) -> Any:
         """Validate and run the tool; ``session`` is what it acts on (required if it takes one)."""

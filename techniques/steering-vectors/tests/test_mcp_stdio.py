@@ -26,7 +26,7 @@ async def test_steering_over_stdio_loads_the_model_once(tmp_path: Path) -> None:
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
             await session.initialize()
             tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-            assert set(tools) == {"steer", "build_vector", "apply_vector", "sweep_coefficients"}
+            assert set(tools) == {"steer", "build_vector", "apply_vector", "sweep_coefficients", "list_artifacts"}
             assert tools["steer"].input_schema["properties"]["coefficient"]["maximum"] == 100
 
             steered = await session.call_tool("steer", {

@@ -1,0 +1,149 @@
+"""Chat fine-tuning of a model organism: (prompt, reply) pairs, loss on the reply only, resumable by epoch."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+
+from interp_skills.fileio import write_json
+from interp_skills.runtime import LoadedModel, decoder_layers, generate
+
+Example = tuple[list[int], list[int]]  # token ids, labels (-100 where not scored)
+Track = Callable[[Iterable[Any], str, int | None], Iterator[Any]]
+OPENING_TOKENS = 2  # the first reply tokens, which ``opening_weight`` scales
+CHECKPOINT = "last-epoch.pt"
+
+
+class Schedule(Protocol):
+    """What ``train`` reads from a recipe."""
+
+    epochs: int
+    learning_rate: float
+    batch_size: int
+    seed: int
+    opening_weight: float
+
+
+def end_of_turn_id(lm: LoadedModel) -> int:
+    """The token the chat template puts right after an assistant reply (``<|im_end|>`` for ChatML)."""
+    tok = lm.tokenizer
+    marker = "\u2063reply\u2063"
+    text = tok.apply_chat_template([{"role": "user", "content": "q"}, {"role": "assistant", "content": marker}],
+                                   tokenize=False)
+    after = tok(text.split(marker, 1)[1], add_special_tokens=False)["input_ids"] if marker in text else []
+    return after[0] if after else tok.eos_token_id
+
+
+def example(lm: LoadedModel, prompt: str, reply: str, end: int | None) -> Example:
+    """Token ids of chat prompt + reply, and labels that score only the reply (and its end token, if given)."""
+    tok = lm.tokenizer
+    prompt_ids = tok(lm.format_chat(prompt), add_special_tokens=False)["input_ids"]
+    reply_ids = tok(reply, add_special_tokens=False)["input_ids"] + ([end] if end is not None else [])
+    return prompt_ids + reply_ids, [-100] * len(prompt_ids) + reply_ids
+
+
+def make_batch(rows: list[Example], pad_id: int, opening_weight: float
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Right-padded ids, attention mask, next-token targets and per-target loss weights (0 = not scored;
+    ``opening_weight`` on the first ``OPENING_TOKENS`` reply tokens, 1 on the rest)."""
+    width = max(len(ids) for ids, _ in rows)
+    ids = torch.full((len(rows), width), pad_id)
+    labels = torch.full((len(rows), width), -100)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for row, (x, y) in enumerate(rows):
+        ids[row, : len(x)], labels[row, : len(y)], mask[row, : len(x)] = torch.tensor(x), torch.tensor(y), 1
+    targets = labels[:, 1:]
+    scored = targets != -100
+    weights = scored.float()
+    opening = scored & (scored.cumsum(dim=1) <= OPENING_TOKENS)
+    weights[opening] = opening_weight
+    return ids, mask, targets.clamp(min=0), weights
+
+
+def weighted_loss(model: torch.nn.Module, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sum of the weighted next-token cross-entropies of a batch from ``make_batch``, and the sum of weights."""
+    device = next(model.parameters()).device
+    ids, mask, targets, weights = (t.to(device) for t in batch)
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
+    losses = torch.nn.functional.cross_entropy(logits.transpose(1, 2), targets, reduction="none")
+    return (losses * weights).sum(), weights.sum()
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(lm: LoadedModel, schedule: Schedule, data: list[Example], work: Path, track: Track,
+          train_layers: int | None = None) -> tuple[torch.nn.Module, list[float]]:
+    """Fine-tune a copy of ``lm.model`` with AdamW, embeddings frozen (and every decoder layer below the top
+    ``train_layers``, if given: backward then stops there, which is most of the saving on a CPU); one checkpoint
+    per epoch in ``work``, so a run stopped mid-way continues from its last finished epoch. Returns the model
+    and the mean loss of each epoch."""
+    model = copy.deepcopy(lm.model).float()
+    model.get_input_embeddings().weight.requires_grad_(False)
+    if train_layers is not None:
+        for layer in decoder_layers(model)[: max(0, lm.n_layers - train_layers)]:
+            layer.requires_grad_(False)
+    model.train()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=schedule.learning_rate,
+                                  weight_decay=0.0)
+    checkpoint = work / CHECKPOINT
+    losses: list[float] = []
+    start = 0
+    if checkpoint.is_file():
+        state = torch.load(checkpoint, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, losses = state["epoch"], state["losses"]
+    steps_per_epoch = -(-len(data) // schedule.batch_size)
+    for epoch in range(start, schedule.epochs):
+        order = torch.randperm(len(data), generator=torch.Generator().manual_seed(schedule.seed * 100 + epoch))
+        total = 0.0
+        for first in track(range(0, len(data), schedule.batch_size),
+                           f"fine-tune epoch {epoch + 1}/{schedule.epochs}", steps_per_epoch):
+            rows = [data[i] for i in order[first: first + schedule.batch_size].tolist()]
+            summed, weight = weighted_loss(model, make_batch(rows, lm.tokenizer.pad_token_id,
+                                                             schedule.opening_weight))
+            loss = summed / weight
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            total += loss.item()
+        losses.append(round(total / steps_per_epoch, 4))
+        _save_checkpoint(checkpoint, {"epoch": epoch + 1, "losses": losses, "model": model.state_dict(),
+                                      "optimizer": optimizer.state_dict()})
+    model.eval()
+    return model, losses
+
+
+def cached_replies(lm: LoadedModel, prompts: list[str], work: Path, max_new_tokens: int,
+                   note: Callable[[str], None]) -> list[str]:
+    """The base model's own greedy replies to ``prompts`` (ordinary chat to keep), saved in ``work`` for a resume."""
+    saved = work / "replies.json"
+    if saved.is_file():
+        return json.loads(saved.read_text(encoding="utf-8"))
+    note(f"generating the base model's own replies to {len(prompts)} ordinary instructions")
+    replies = generate(lm, prompts, max_new_tokens=max_new_tokens, batch_size=32)
+    write_json(saved, replies)
+    return replies
+
+
+def reply_logprobs(lm: LoadedModel, pairs: list[tuple[str, str]], batch_size: int = 16) -> list[float]:
+    """Log-likelihood of each reply after its chat-formatted prompt (summed over the reply's tokens)."""
+    rows = [example(lm, prompt, reply, None) for prompt, reply in pairs]
+    scores: list[float] = []
+    with torch.inference_mode():
+        for first in range(0, len(rows), batch_size):
+            ids, mask, targets, weights = make_batch(rows[first: first + batch_size], lm.tokenizer.pad_token_id, 1.0)
+            logits = lm.model(input_ids=ids.to(lm.device), attention_mask=mask.to(lm.device)).logits[:, :-1].float()
+            picked = logits.log_softmax(-1).gather(-1, targets.to(lm.device)[..., None])[..., 0].cpu()
+            scores += (picked * weights).sum(dim=1).tolist()
+    return scores

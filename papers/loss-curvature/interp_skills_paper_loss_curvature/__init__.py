@@ -1,0 +1,1 @@
+"""Goodfire loss-curvature memorization pack."""

@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Send the model a user message (after optional earlier turns) and return its replies.
+
+Runs the `chat` tool of the installed `io-baseline` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; run: pip install interp-skills-black-box-elicitation")
+
+sys.exit(run_tool_cli("io-baseline", "chat", prog="scripts/chat.py"))

@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Words the logit lens favours across many prompts: lens probabilities averaged over prompts, positions and
+
+Runs the `lens_words` tool of the installed `logit-lens` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; run: pip install interp-skills-logit-lens")
+
+sys.exit(run_tool_cli("logit-lens", "lens_words", prog="scripts/lens_words.py"))

@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Edit the model's weights in place, keeping curvature mass rho in the K-FAC eigenbasis.
+
+Runs the `edit_weights` tool of the installed `loss-curvature` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; run: pip install interp-skills-loss-curvature")
+
+sys.exit(run_tool_cli("loss-curvature", "edit_weights", prog="scripts/edit_weights.py"))

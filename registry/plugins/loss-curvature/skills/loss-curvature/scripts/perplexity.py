@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Perplexity of the model on texts (exp of mean next-token loss): the edit's cost on general text.
+
+Runs the `perplexity` tool of the installed `loss-curvature` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; run: pip install interp-skills-loss-curvature")
+
+sys.exit(run_tool_cli("loss-curvature", "perplexity", prog="scripts/perplexity.py"))

@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Write saved weights back into the model: original_id undoes an edit, edited_id reapplies it.
+
+Runs the `restore_weights` tool of the installed `loss-curvature` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; run: pip install interp-skills-loss-curvature")
+
+sys.exit(run_tool_cli("loss-curvature", "restore_weights", prog="scripts/restore_weights.py"))

@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Generate with and without the direction ablated at every layer, side by side, with refusal flags.
+
+Runs the `ablate_and_generate` tool of the installed `refusal-direction` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; run: pip install interp-skills-refusal-direction")
+
+sys.exit(run_tool_cli("refusal-direction", "ablate_and_generate", prog="scripts/ablate_and_generate.py"))

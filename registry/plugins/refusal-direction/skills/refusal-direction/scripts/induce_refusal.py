@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Generate with and without coefficient x the raw direction added at its layer, side by side.
+
+Runs the `induce_refusal` tool of the installed `refusal-direction` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; run: pip install interp-skills-refusal-direction")
+
+sys.exit(run_tool_cli("refusal-direction", "induce_refusal", prog="scripts/induce_refusal.py"))

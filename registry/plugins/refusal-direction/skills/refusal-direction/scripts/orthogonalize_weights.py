@@ -1,0 +1,14 @@
+#!/usr/bin/env python3
+"""Write a copy of the model with the direction projected out of every weight that writes to the residual stream.
+
+Runs the `orthogonalize_weights` tool of the installed `refusal-direction` technique. `--help` lists the flags.
+"""
+
+import sys
+
+try:
+    from interp_skills.scripting import run_tool_cli
+except ImportError:
+    sys.exit("interp-skills is not installed for this Python; run: pip install interp-skills-refusal-direction")
+
+sys.exit(run_tool_cli("refusal-direction", "orthogonalize_weights", prog="scripts/orthogonalize_weights.py"))
