@@ -295,7 +295,7 @@ def test_a_plugin_cannot_replace_a_cli_command_and_list_and_doctor_say_so(
 
 def test_first_party_distributions_are_the_ones_this_repository_ships() -> None:
     shipped = {tomllib.loads(path.read_text())["project"]["name"]
-               for folder in ("techniques", "papers") for path in (ROOT / folder).glob("*/pyproject.toml")}
+               for folder in ("techniques", "papers", "tasks") for path in (ROOT / folder).glob("*/pyproject.toml")}
     assert FIRST_PARTY_DISTRIBUTIONS == shipped | {CORE_DISTRIBUTION}
     assert {e.package for e in load_catalogue() if e.source} <= FIRST_PARTY_DISTRIBUTIONS
 

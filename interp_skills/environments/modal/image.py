@@ -134,6 +134,24 @@ def _plugin_distribution_of(package: str) -> str | None:
     return None
 
 
+def _plugin_dependencies(shipped: set[str]) -> set[str]:
+    """Installed plugin distributions that the shipped ones require, directly or not: shipped as source too."""
+    found: set[str] = set()
+    todo = list(shipped)
+    while todo:
+        try:
+            requires = importlib.metadata.distribution(todo.pop()).requires or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for text in requires:
+            name = canonicalize_name(Requirement(text).name)
+            if name in shipped or name in found or _installed_version(name) is None or not _entry_point_modules(name):
+                continue
+            found.add(name)
+            todo.append(name)
+    return found
+
+
 def image_recipe(techniques: Iterable[Technique], settings: ModalSettings,
                  extra_packages: Iterable[str] = ()) -> ImageRecipe:
     """The image for ``techniques``: the core and plugin packages as local source, their requirements
@@ -176,6 +194,9 @@ def image_recipe(techniques: Iterable[Technique], settings: ModalSettings,
             packages.update(module.split(".")[0] for module in found)
             requirements.append(plugin)
         requirements += technique.requirements.pip
+    for dist in _plugin_dependencies(shipped):  # e.g. a task package that imports a paper pack's organism
+        shipped.add(dist)
+        packages.update(module.split(".")[0] for module in _entry_point_modules(dist))
     resolver = _Resolver(shipped, settings.python_version)
     for text in [*requirements, *settings.extra_pip]:
         resolver.add(text)
