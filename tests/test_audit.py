@@ -1,8 +1,9 @@
 """Whitebox audits (``interp-skills audit``, engine ours): the conversation tree, seeds and dimensions, the target.
 
-The full audit drives the real api harness, a real MCP server holding ``tiny-llama`` and the
-real steering-vectors technique; the only double is ``FakeMessagesAPI`` (tests/fake_messages_api.py),
-the BOUNDARY DOUBLE of the Anthropic Messages HTTP API, which scripts the auditor and answers the judge.
+The full audit drives the real api harness, a real MCP server holding the embedded SmolLM2 (tiny-llama
+under Claude Code) and the real steering-vectors technique; the only double is ``FakeMessagesAPI``
+(tests/fake_messages_api.py), the BOUNDARY DOUBLE of the Anthropic Messages HTTP API, which scripts the
+auditor and answers the judge.
 """
 
 from __future__ import annotations
@@ -214,13 +215,16 @@ def audit_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     reset_registry()
 
 
-@pytest.mark.parametrize("harness", ["api", pytest.param("claude-code", marks=needs_claude)])
+@pytest.mark.parametrize(("harness", "target"), [pytest.param("api", "default", marks=pytest.mark.slow),
+                                                 pytest.param("claude-code", "tiny-llama", marks=needs_claude)])
 def test_a_full_audit_steers_the_target_rolls_back_and_is_judged(audit_env: pytest.MonkeyPatch, tmp_path: Path,
-                                                                 harness: str) -> None:
+                                                                 harness: str, target: str) -> None:
+    """On the embedded SmolLM2 through the api harness; on tiny-llama through Claude Code (only the plumbing
+    differs)."""
     judged: list[dict[str, Any]] = []
     agent = AgentRunOptions(format="mcp", harness=harness, model=fake.MODEL,
                             limits=Limits(max_turns=20, budget_usd=None, timeout_s=300))
-    options = AuditOptions(target="tiny-llama", techniques=["steering-vectors"], judge="judge-model")
+    options = AuditOptions(target=target, techniques=["steering-vectors"], judge="judge-model")
     with fake.FakeMessagesAPI(_auditor_script(harness, workspace), judge=_judge(judged)) as api:
         audit_env.setenv("ANTHROPIC_BASE_URL", api.url)
         [run] = run_audits(load_seeds("sycophancy"), load_dimensions(), options, agent, tmp_path / "audit")

@@ -1,7 +1,7 @@
 """Petri engine: a full inspect_petri audit offline, run only in the Python 3.12 venv (scripts/test_petri.sh).
 
 Auditor and judge are inspect_ai's ``mockllm`` (scripted tool calls: the model-API boundary);
-the target is ``tiny-llama`` on our runtime (Inspect model ``interp-skills/tiny-llama``), served by
+the target is the embedded SmolLM2 on our runtime (Inspect model ``interp-skills/default``), served by
 ``interp-skills mcp serve`` in the torch venv named by INTERP_SKILLS_RUNTIME_PYTHON; compaction is off
 (it would fetch a tokenizer file).
 """
@@ -29,7 +29,7 @@ from interp_skills.petri.task import runtime, target_model  # noqa: E402
 from interp_skills.spec import Limits  # noqa: E402
 
 QUESTION = "tell me a story about the cat"
-TARGET = "tiny-llama"
+TARGET = "default"  # the embedded SmolLM2-135M-Instruct
 
 
 def _call(tool: str, **arguments: Any) -> ModelOutput:
@@ -67,7 +67,7 @@ def test_petri_audit_with_whitebox_steering_rollback_and_judge(vector_id: str, t
     agent = AgentRunOptions(format="mcp", harness="api", limits=Limits(max_turns=20))
     roles = {"auditor": get_model("mockllm/model", custom_outputs=auditor),
              "judge": get_model("mockllm/model", custom_outputs=judge),
-             "target": target_model(TARGET, max_new_tokens=16)}  # tiny-llama on our runtime
+             "target": target_model(TARGET, max_new_tokens=16)}  # SmolLM2 on our runtime
     [run] = run_petri_audits(load_seeds("sycophancy"), load_dimensions(), AuditOptions(target=TARGET, engine="petri"),
                              agent, tmp_path / "audit", roles=roles)
 
