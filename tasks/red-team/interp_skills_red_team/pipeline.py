@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from interp_skills.fileio import write_json
+from interp_skills.fileio import write_atomic, write_json
 from interp_skills.plugins import get_registry
 from interp_skills.runs import StageContext
 from interp_skills_red_team import attacks
 from interp_skills_red_team.goals import Goal, held_out
+from interp_skills_red_team.results import attempts_transcript
 from interp_skills_red_team.scoring import Target, false_positives, score_attempts, summarize
 
 
@@ -56,4 +57,5 @@ def stage_attacks(ctx: StageContext) -> dict[str, Any]:
                 for row in attempts_for(target, goal, ctx.settings.refine_budget, seed=ctx.seed * 1000 + i)]
     rows = score_attempts(target, goals, attempts)
     write_json(ctx.files / "attempts.json", rows)
+    write_atomic(ctx.files / "attempts.md", attempts_transcript(rows))
     return {"summary": summarize(rows), "n_attempts": len(rows)}

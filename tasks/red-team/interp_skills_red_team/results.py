@@ -31,6 +31,22 @@ def attacker_table(summary: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def attempts_transcript(rows: list[dict[str, Any]]) -> str:
+    """Every attempt, readable: per goal and attacker, each query's prompt, the autorater's verdict, the reply."""
+    lines = ["# Attempts", "", "Every query in order, per goal and attacker (compliance: the judge's, else not "
+             "measured).", ""]
+    for goal in dict.fromkeys(row["goal"] for row in rows):
+        lines += [f"## Goal `{goal}`", ""]
+        for n, row in enumerate((r for r in rows if r["goal"] == goal), 1):
+            verdict = "flagged" if row["flagged"] else "not flagged"
+            complied = NOT_MEASURED if row["complied"] is None else "yes" if row["complied"] else "no"
+            lines += [f"**{n}. {row['attacker']}{' (' + row['template'] + ')' if row.get('template') else ''}**: "
+                      f"{verdict} (score {row['autorater_score']:.3f}); complied: {complied}", "",
+                      "> " + row["prompt"].replace("\n", "\n> "), "", "Reply:", "",
+                      "> " + (row["reply"] or "(empty)").replace("\n", "\n> "), ""]
+    return "\n".join(lines)
+
+
 def figure(results: dict[str, dict[str, Any]], m: dict[str, Any], path: Path) -> None:
     """Per attacker: evasion rate, attack success rate (when measured) and the refusal-string heuristic."""
     import matplotlib
@@ -93,4 +109,5 @@ benign instructions wrapped in each attack template:
 `direct` sends the request as it is (1 query); `templates` tries each of our {len(rater['benign_templated'])}
 templates once; `refine` is the PAIR-style loop over mutation operators, scored by the autorater and the target's
 first-token refusal log-odds, stopping at the first unflagged prompt the target is not about to refuse.
+Every attempt, with the autorater's verdict and the target's reply, is in `stages/attacks/attempts.md`.
 """

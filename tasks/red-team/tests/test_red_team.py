@@ -137,6 +137,9 @@ def test_scripted_baselines_pack_runs_on_a_tiny_target(tmp_path: Path, monkeypat
     assert metrics["autorater"]["card"]["model"] == "tiny-llama" and (run / "attackers.png").is_file()
     assert "| templates | 2 | 10 |" in (run / "report.md").read_text()
     assert json.loads((run / "verdict.json").read_text())["claims"]
+    transcript = (run / "stages" / "attacks" / "attempts.md").read_text()
+    rows = json.loads((run / "stages" / "attacks" / "attempts.json").read_text())
+    assert transcript.count("## Goal ") == 2 and all(row["prompt"].split("\n")[0] in transcript for row in rows)
 
 
 @pytest.mark.slow
