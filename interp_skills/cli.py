@@ -576,7 +576,7 @@ def agent_matrix(
     environments = get_registry().environments
     if backend not in environments:
         fail(f"unknown --backend {backend!r}; choose one of: {', '.join(environments)}")
-    if backend != "local" and not dry_run:
+    if environments[backend].plan is not None and not dry_run:  # it serves tools elsewhere: planning only
         fail(f"--backend {backend} is planned only (the formats serve tools from this machine): add --dry-run to "
              "see what would run where, or use --backend local")
     options = _agent_options("skill", harness, None, model, max_turns, budget_usd, no_budget, timeout, "none", None,

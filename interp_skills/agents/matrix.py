@@ -214,12 +214,12 @@ def describe_plan(plan: MatrixPlan, backend: str = "local") -> str:
         state = "done, skipped" if (run_dir / VERDICT_FILE).is_file() else "to run"
         seed = "" if plan.seed(repeat) is None else f" (seed {plan.seed(repeat)})"
         lines.append(f"  {cell.task} x {cell.technique} x {cell.format} #{repeat}{seed}: {run_dir} ({state})")
-    if backend != "local":
-        registry = get_registry()
-        environment = registry.environments.get(backend)
-        if environment is None or environment.plan is None:
-            raise AgentError(f"--backend {backend!r} cannot plan; choose one of: "
-                             f"{', '.join(n for n, e in registry.environments.items() if e.plan)}")
+    registry = get_registry()
+    environment = registry.environments.get(backend)
+    if environment is None:
+        raise AgentError(f"--backend {backend!r} cannot plan; choose one of: "
+                         f"{', '.join(n for n, e in registry.environments.items() if e.plan)}")
+    if environment.plan is not None:  # it prepares somewhere else to run: say what and where
         names = list(dict.fromkeys(t for c in plan.cells for t in c.techniques))
         bases = sorted({t.base_model for t in plan.tasks.values()})
         lines += [f"on {backend}: each run opens its own session; its target is the task's organism, fine-tuned "
