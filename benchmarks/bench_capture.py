@@ -1,9 +1,10 @@
 """Batched activation capture vs a per-prompt loop, on SmolLM2-135M-Instruct (CPU float32).
 
 Measures: ``capture_activations(lm, PROMPTS, LAYERS, [-1])`` at its default batch size (16; the
-prompts are sorted by length inside, so each batch pads to its own longest prompt) against a
+prompts are sorted by length inside, so each batch pads to its own longest prompt, and the forward
+pass stops after the deepest captured layer) against a
 Python loop that calls ``capture_activations`` with one prompt at a time. Default site (``block_input``), default
-torch thread count. One warm-up of each, then 3 repeats, interleaved (batched, loop, ...).
+torch thread count. One warm-up of each, then 5 repeats, interleaved (batched, loop, ...).
 Also checks that both give the same activations (max absolute difference).
 
 Target: batched at least 3x faster than the loop (median loop / median batched >= 3).
@@ -16,7 +17,7 @@ from common import LAYERS, PROMPTS, emit, median, metric, timed
 
 from interp_skills.runtime import capture_activations, load_model
 
-REPEATS = 3
+REPEATS = 5
 TARGET_SPEEDUP = 3.0
 
 

@@ -8,7 +8,9 @@ KL score (harmless val prompts, ablated vs baseline).
 
 Arms, on the same candidates and the same prompts:
 - batched: ``scoring.score_candidates`` as the technique runs it; one forward pass holds several
-  candidates, one row per (candidate, prompt), each row with its own direction (``per_row``).
+  candidates, one row per (candidate, prompt), each row with its own direction (``per_row``); the
+  prompts' shared chat-template prefix runs once per candidate and its keys/values serve every
+  prompt, and prompts of similar length share passes.
 - per-candidate loop: one candidate per forward pass, its prompts in one batch, through the
   plain single-direction ``ablate_direction`` / ``add_vector``.
 - single-prompt loop (context only): one forward pass per (candidate, prompt), timed on the

@@ -78,7 +78,8 @@ def report_problems() -> None:
     from rich.markup import escape
 
     for p in get_registry().problems:
-        err.print(f"[yellow]skipped plugin {escape(p.plugin)}:[/yellow] {escape(p.problem)}. Fix: {escape(p.fix)}",
+        what = "skipped plugin" if p.skipped else "slow plugin"
+        err.print(f"[yellow]{what} {escape(p.plugin)}:[/yellow] {escape(p.problem)}. Fix: {escape(p.fix)}",
                   highlight=False, soft_wrap=True)
 
 
@@ -160,7 +161,8 @@ def add(
         result = add_skill(t, dest, lock, force=force)
         lock.write()
         state = "up to date" if not result.written else f"{len(result.written)} file(s) written"
-        out.print(f"{t.name} {t.version} -> {dest / t.name} ({state})", highlight=False, markup=False)
+        kept = f"; kept your edited file(s): {', '.join(result.kept)} (--force replaces them)" if result.kept else ""
+        out.print(f"{t.name} {t.version} -> {dest / t.name} ({state}){kept}", highlight=False, markup=False)
 
 
 @app.command()
@@ -224,6 +226,9 @@ def mcp_serve(
     max_prompts: Annotated[int, typer.Option(min=1, help="most prompts in one call")] = _CALL_LIMITS.max_prompts,
     max_prompt_chars: Annotated[int, typer.Option(min=1, help="longest prompt, in characters")
                                 ] = _CALL_LIMITS.max_prompt_chars,
+    max_call_tokens: Annotated[int, typer.Option(min=1, help="most tokens one call may run through the model "
+                               "(prompt characters / 3 plus max_new_tokens, per prompt and pass)")
+                               ] = _CALL_LIMITS.max_call_tokens,
     gpu: Annotated[Optional[str], typer.Option(help="GPU type for a remote environment, e.g. A10, H100!")] = None,
     dry_run: Annotated[bool, typer.Option(help="print the environment's plan (GPU, downloads, cost), start nothing")
                        ] = False,
@@ -231,13 +236,14 @@ def mcp_serve(
         "--allow-write", help="folder tools may write into (repeat); default: the artifact folder and ./runs")] = None,
 ) -> None:
     """Run an MCP server over stdio whose tools are the techniques' tools (each model loads once)."""
-    from interp_skills.render.mcp import serve
+    from interp_skills.render.mcp_serve import serve
     from interp_skills.session_flags import parse_roles, plan_session
     from interp_skills.spec import CallLimits, OpenRequest, Scope
 
     models = parse_roles(model, role or [])
     scope = Scope(limits=CallLimits(max_new_tokens=max_new_tokens, max_prompts=max_prompts,
-                                    max_prompt_chars=max_prompt_chars), write_dirs=allow_write)
+                                    max_prompt_chars=max_prompt_chars, max_call_tokens=max_call_tokens),
+                  write_dirs=allow_write)
     options = {"gpu": gpu} if gpu else {}
     if dry_run:
         print(plan_session(backend, OpenRequest(_techniques(technique or []), models, scope, options)))
@@ -307,9 +313,14 @@ def search_(term: Annotated[str, typer.Argument(help="word to look for in names,
 @app.command()
 def install(name: Annotated[str, typer.Argument(help="catalogue name or package")]) -> None:
     """pip-install a catalogued plugin into this environment."""
+    from interp_skills.catalogue import editable_source
     from interp_skills.catalogue import install as pip_install
 
     entry, command = pip_install(name)
+    if not command:
+        out.print(f"{entry.package} is already installed editable from {editable_source(entry.package)}; left as "
+                  f"it is. Try `interp-skills show {entry.name}`", highlight=False, markup=False)
+        return
     out.print(f"installed {entry.package} ({' '.join(command)}); try `interp-skills show {entry.name}`",
               highlight=False)
 
@@ -490,14 +501,13 @@ def agent_run(
     Exit code 0 when the agent finished, 3 when a limit stopped it or it ended without results.
     """
     from interp_skills.agents import describe, run_agent
-    from interp_skills.runs.layout import REPORT_FILE, TRANSCRIPT_FILE, VERDICT_FILE
+    from interp_skills.agents.processes import ending_children_on_signals
 
     options = _agent_options(fmt, harness, technique, model, max_turns, budget_usd, no_budget, timeout, checkpoint,
                              interp_model, judge)
-    run = run_agent(task, options, out=out_dir, ask=_ask_person)
+    with ending_children_on_signals():  # SIGTERM/SIGINT: the agent's process groups go down with us
+        run = run_agent(task, options, out=out_dir, ask=_ask_person)
     out.print(describe(run), highlight=False, markup=False)
-    out.print(f"run folder: {run.run_dir} ({TRANSCRIPT_FILE}, {REPORT_FILE}, {VERDICT_FILE})", highlight=False,
-              markup=False)
     raise typer.Exit(0 if run.outcome.stop == "done" else 3)
 
 
@@ -587,12 +597,14 @@ def agent_matrix(
     if dry_run:
         out.print(describe_plan(plan, backend), highlight=False, soft_wrap=True)
         return
+    from interp_skills.agents.processes import ending_children_on_signals
     from interp_skills.runs import LogReporter, RichReporter
 
     reporter = RichReporter() if sys.stderr.isatty() else LogReporter()
     try:
-        result = run_matrix(plan, concurrency=concurrency, note=lambda line: err.print(line, highlight=False),
-                            progress=reporter)
+        with ending_children_on_signals():  # SIGTERM/SIGINT: every run's agent goes down with us
+            result = run_matrix(plan, concurrency=concurrency, note=lambda line: err.print(line, highlight=False),
+                                progress=reporter)
     finally:
         reporter.close()
     table = Table(*COLUMNS, title=f"{tasks}: {harness}")

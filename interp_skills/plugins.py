@@ -78,11 +78,13 @@ KINDS: dict[str, tuple[str, type[BaseModel]]] = {
 
 @dataclass(frozen=True)
 class PluginProblem:
-    """Why a plugin (or one thing it registered) was skipped."""
+    """Why a plugin (or one thing it registered) was skipped, or (``skipped=False``) what it does wrong though it
+    loaded."""
 
     plugin: str
     problem: str
     fix: str
+    skipped: bool = True
 
 
 @dataclass(frozen=True)
@@ -213,6 +215,20 @@ def is_first_party(dist_name: str) -> bool:
     return _normalise(dist_name) in FIRST_PARTY_DISTRIBUTIONS
 
 
+def reinstall_hint(dist_name: str) -> str:
+    """How to reinstall ``dist_name``: first-party ones are not on PyPI, so from the interp-skills checkout."""
+    if not is_first_party(dist_name):
+        return f"`pip install --force-reinstall {dist_name}`"
+    from interp_skills.catalogue import load_catalogue, repository_root
+
+    sources = {_normalise(e.package): e.source for e in load_catalogue() if e.source}
+    root = repository_root()
+    folder = sources.get(_normalise(dist_name), "." if _normalise(dist_name) == CORE_DISTRIBUTION else None)
+    if root is not None and folder is not None:
+        return f"`pip install -e {root / folder}`"
+    return "`bash scripts/install.sh` in a checkout of the interp-skills repository (it is not on PyPI)"
+
+
 def _dist_path(dist: importlib.metadata.Distribution) -> str:
     """The folder a distribution's metadata lives in (its dist-info), for reports about it."""
     return str(getattr(dist, "_path", None) or dist.locate_file(""))
@@ -250,8 +266,7 @@ def _entry_points(problems: list[PluginProblem]) -> list[tuple[importlib.metadat
                 problems.append(PluginProblem(
                     dist_name, f"its entry_points.txt ({_dist_path(dist)}) cannot be read: {type(exc).__name__}: "
                     f"{exc}; every line needs the form `name = module:object`",
-                    f"reinstall it (`pip install --force-reinstall {dist_name}`) or remove it "
-                    f"(`pip uninstall {dist_name}`)"))
+                    f"reinstall it ({reinstall_hint(dist_name)}) or remove it (`pip uninstall {dist_name}`)"))
             continue
         found += [(ep, dist_name, dist.version) for ep in entry_points]
     return sorted(found, key=lambda item: (not is_first_party(item[1]), item[1], item[0].name))
@@ -362,8 +377,15 @@ def _load_entry_points(registry: Registry, sources: list[tuple[Any, str, str, bo
                        entry_points: list[tuple[importlib.metadata.EntryPoint, str, str]]) -> None:
     """Import each entry point into ``sources``; one that fails to import is a reported problem."""
     for ep, dist_name, version in entry_points:
+        torch_before = "torch" in sys.modules
         try:
             sources.append((ep.load(), dist_name, version, is_first_party(dist_name)))
+            if not torch_before and "torch" in sys.modules:
+                registry.problems.append(PluginProblem(
+                    f"{dist_name} (entry point {ep.name!r})",
+                    "imports torch when it is loaded, so every interp-skills command, `list` included, takes "
+                    "seconds to start", "import torch inside the tool functions, not at the top of the module",
+                    skipped=False))
         except _UserInterrupt:
             raise
         except PLUGIN_FAILURES as exc:  # a broken plugin must not take the registry down
@@ -371,8 +393,7 @@ def _load_entry_points(registry: Registry, sources: list[tuple[Any, str, str, bo
                 PluginProblem(
                     f"{dist_name} (entry point {ep.name!r})",
                     f"import of {ep.value!r} failed: {type(exc).__name__}: {exc}",
-                    f"reinstall it (`pip install --force-reinstall {dist_name}`) or remove it "
-                    f"(`pip uninstall {dist_name}`)",
+                    f"reinstall it ({reinstall_hint(dist_name)}) or remove it (`pip uninstall {dist_name}`)",
                 )
             )
 

@@ -179,5 +179,8 @@ def run_tool_cli(technique_name: str, tool_name: str, argv: Sequence[str] | None
     except InterpSkillsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: {technique_name} {tool_name} stopped before it finished", file=sys.stderr)
+        return 130
     print(json.dumps(result, indent=2) if options["_json"] else format_result(result))
     return 0

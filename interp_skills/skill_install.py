@@ -3,7 +3,8 @@
 The lock file (``interp-skills.lock.json`` in the skills directory) records, per skill,
 the technique and plugin versions and a SHA-256 of every file written. A file whose
 content no longer matches its recorded hash was edited by the user and is never
-overwritten or deleted without ``force``.
+overwritten or deleted without ``force``: ``add`` keeps it (and reports it) while it updates
+the other files and restores deleted ones; ``remove`` keeps it while it deletes the rest.
 """
 
 from __future__ import annotations
@@ -88,10 +89,14 @@ class AddResult:
     written: list[str]
     unchanged: list[str]
     removed_stale: list[str]
+    kept: list[str] = field(default_factory=list)  # files the user edited, left as they are
 
 
 def add_skill(technique: Technique, dest: Path, lock: Lock, *, force: bool = False) -> AddResult:
-    """Write (or update) one skill folder; refuse to clobber user edits unless ``force``."""
+    """Write (or update) one skill folder, keeping files the user edited unless ``force``.
+
+    A folder of that name that ``add`` did not write (not in the lock) is refused if it differs.
+    """
     folder = dest / technique.name
     files = skill_files(technique)
     recorded = lock.skills.get(technique.name, {}).get("files", {})
@@ -100,16 +105,19 @@ def add_skill(technique: Technique, dest: Path, lock: Lock, *, force: bool = Fal
     conflicts |= {rel for rel, text in files.items()
                   if rel not in recorded and (folder / rel).exists()
                   and (folder / rel).read_text(encoding="utf-8") != text}
-    if conflicts and not force:
+    if conflicts and not force and technique.name not in lock.skills:
         raise InterpSkillsError(
             f"{technique.name}: not overwriting file(s) you edited: "
             + ", ".join(str(folder / rel) for rel in sorted(conflicts))
             + ". Keep a copy and rerun with --force to replace them."
         )
     targets = targets_inside(folder, files)
+    kept = [] if force else sorted(conflicts)
     written, unchanged = [], []
     for rel, text in files.items():
         target = targets[rel]
+        if rel in kept:
+            continue
         if target.exists() and target.read_text(encoding="utf-8") == text:
             unchanged.append(rel)
             continue
@@ -123,9 +131,11 @@ def add_skill(technique: Technique, dest: Path, lock: Lock, *, force: bool = Fal
         "technique_version": technique.version,
         "plugin": technique.plugin,
         "plugin_version": technique.plugin_version,
-        "files": {rel: _sha256(text) for rel, text in files.items()},
+        # A kept file keeps the hash of what was written, so it still reads as edited (and is never deleted).
+        "files": {rel: recorded[rel] if rel in kept else _sha256(text) for rel, text in files.items()
+                  if rel not in kept or rel in recorded},
     }
-    return AddResult(technique.name, written, unchanged, stale)
+    return AddResult(technique.name, written, unchanged, stale, kept)
 
 
 def remove_skill(name: str, dest: Path, lock: Lock, *, force: bool = False) -> list[str]:
@@ -135,15 +145,11 @@ def remove_skill(name: str, dest: Path, lock: Lock, *, force: bool = False) -> l
             f"{name!r} was not added to {dest} by interp-skills (not in {lock.path.name}); "
             f"installed here: {', '.join(sorted(lock.skills)) or 'none'}"
         )
-    edited = edited_files(dest, name, lock)
-    if edited and not force:
-        raise InterpSkillsError(
-            f"{name}: you edited " + ", ".join(str(dest / name / rel) for rel in edited)
-            + "; keep a copy and rerun with --force to delete them."
-        )
+    edited = set() if force else set(edited_files(dest, name, lock))
     folder = dest / name
     for rel in lock.skills[name]["files"]:
-        (folder / rel).unlink(missing_ok=True)
+        if rel not in edited:
+            (folder / rel).unlink(missing_ok=True)
     for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
         if not any(sub.iterdir()):
             sub.rmdir()

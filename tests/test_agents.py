@@ -9,6 +9,7 @@ servers over stdio, a Jupyter kernel, and the techniques (SmolLM2-135M in the sl
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -129,7 +130,10 @@ def test_claude_code_skill_is_discovered_and_its_script_runs_steering_on_smollm2
 
     def leak(body: dict[str, Any]) -> Any:  # a hostile agent: the key it was sent, into its report
         seen["steer"] = tool_json(fake.last_tool_result(body))
-        return fake.tool_call("Bash", {"command": "python -c 'import os; print(dict(os.environ))'"})
+        # the test plants the dump among the skill's scripts: the only Python the agent may run
+        dump = Path(workspace(body)) / ".claude" / "skills" / "steering-vectors" / "scripts" / "env_dump.py"
+        dump.write_text("import os\nprint(dict(os.environ))\n")
+        return fake.tool_call("Bash", {"command": "python .claude/skills/steering-vectors/scripts/env_dump.py"})
 
     steps = [lambda body: fake.tool_call("Skill", {"skill": "steering-vectors"}),
              lambda body: fake.tool_call("Bash", {"command": script}), leak,
@@ -245,9 +249,15 @@ def test_claude_code_limits_stop_a_run_that_does_not_finish(env: Any, tmp_path: 
 @needs_claude
 def test_claude_code_wall_clock_timeout_stops_a_hanging_tool(env: Any, tmp_path: Path) -> None:
     marker = f"hang-{tmp_path.name}"
-    hang = {"command": f"python -c 'import time; time.sleep(120)' {marker}", "timeout": 300000}
+
+    def hang(body: dict[str, Any]) -> Any:  # the test plants a skill script that hangs, which the agent runs
+        script = Path(workspace(body)) / ".claude" / "skills" / "toy-text" / "scripts" / "hang.py"
+        script.write_text("import time\ntime.sleep(120)\n")
+        return fake.tool_call("Bash", {"command": f"python .claude/skills/toy-text/scripts/hang.py {marker}",
+                                       "timeout": 300000})
+
     limits = Limits(max_turns=10, budget_usd=1.0, timeout_s=8)
-    with fake.FakeMessagesAPI([lambda body: fake.tool_call("Bash", hang)]) as api:
+    with fake.FakeMessagesAPI([hang]) as api:
         env.setenv("ANTHROPIC_BASE_URL", api.url)
         run = run_agent(text_pack(), options("skill", limits=limits), out=tmp_path / "run")
 
@@ -356,7 +366,8 @@ def test_api_loop_refuses_files_outside_its_folder_and_unknown_commands(env: Any
     assert_written(run.run_dir, "no_results")
     refused = [r["messages"][-1]["content"][0] for r in api.agent_requests[1:]]
     assert all(block["is_error"] for block in refused)
-    assert "outside the working folder" in refused[0]["content"] and "only `interp-skills *`" in refused[1]["content"]
+    assert "outside the working folder" in refused[0]["content"]
+    assert "only `interp-skills run *`" in refused[1]["content"]
 
 
 @pytest.mark.parametrize("limit", ["turns", "budget"])
@@ -426,6 +437,25 @@ def test_cli_agent_run_and_compare(env: Any, tmp_path: Path) -> None:
     assert config["command"].startswith("interp-skills agent run toy-pack --format prompt --harness api --max-turns 5")
     assert compared.exit_code == 0, compared.output
     assert "claims passed" in compared.output and (tmp_path / "cmp" / "compare.png").is_file()
+
+
+def test_cli_agent_run_lists_only_the_files_the_run_wrote(env: Any, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    steps = [lambda body: fake.tool_call("write_file", {"path": "metrics.json", "content": '{"norm": 3}'}),
+             lambda body: fake.text("Done, without a report.")]
+    with fake.FakeMessagesAPI(steps) as api:
+        ran = subprocess.run([sys.executable, "-m", "interp_skills", "agent", "run", "toy-pack", "--technique",
+                              "toy-text", "--format", "prompt", "--harness", "api", "--model", MODEL, "--out",
+                              str(tmp_path / "run")], env={**os.environ, "ANTHROPIC_BASE_URL": api.url},
+                             capture_output=True, text=True, timeout=120)
+    said = " ".join(ran.stdout.split())  # the console wraps long lines
+    assert ran.returncode == 3, ran.stdout + ran.stderr  # it ended without all its results
+    assert "stopped: no_results (the agent ended its turn with results missing report.md)" in said
+    listed = re.search(r"run folder: \S+ \(([^)]*)\)", said)
+    assert listed and listed[1] == "transcript.md, metrics.json, verdict.json", said
+    assert not (tmp_path / "run" / "report.md").exists()
 
 
 def test_cli_checkpoint_shows_the_summary_and_reads_the_reply(env: Any, tmp_path: Path) -> None:
@@ -563,11 +593,13 @@ TODAY = {  # (format, harness) -> the how-to-use paragraph each harness got befo
 }
 FILES = ["Read", "Write", "Edit", "Glob", "Grep"]
 RESOURCES = ["ListMcpResourcesTool", "ReadMcpResourceTool"]
-PERMISSIONS = {  # format -> Claude Code's (--tools, --allowedTools), as before mounts existed
-    "skill": ([*FILES, "Skill", "Bash"], [*FILES, "Skill", "Bash(python *)", "Bash(python3 *)"]),
-    "prompt": ([*FILES, "Bash"], [*FILES, "Bash(interp-skills *)"]),
-    "mcp": ([*FILES, *RESOURCES], [*FILES, *RESOURCES, "mcp__interp-skills__*"]),
-    "notebook": ([*FILES, *RESOURCES], [*FILES, *RESOURCES, "mcp__notebook__*"]),
+IN_WORKSPACE = ["Read(./**)", "Edit(./**)"]
+SCRIPTS = ["Bash(python .claude/skills/toy-text/scripts/*)", "Bash(python3 .claude/skills/toy-text/scripts/*)"]
+PERMISSIONS = {  # format -> Claude Code's (--tools, --allowedTools): file tools in the workspace only
+    "skill": ([*FILES, "Skill", "Bash"], [*IN_WORKSPACE, "Skill", *SCRIPTS]),
+    "prompt": ([*FILES, "Bash"], [*IN_WORKSPACE, "Bash(interp-skills run *)"]),
+    "mcp": ([*FILES, *RESOURCES], [*IN_WORKSPACE, *RESOURCES, "mcp__interp-skills__*"]),
+    "notebook": ([*FILES, *RESOURCES], [*IN_WORKSPACE, *RESOURCES, "mcp__notebook__*"]),
 }
 
 

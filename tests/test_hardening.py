@@ -357,3 +357,22 @@ def test_install_hints_name_no_package_missing_from_pypi() -> None:
     readme = registry_files(registry, load_catalogue())["registry/plugins/refusal-direction/README.md"]
     assert "`pip install -e techniques/refusal-direction`" in readme
     assert "pip install interp-skills-" not in readme
+
+
+def test_reinstall_and_skill_script_hints_name_only_what_this_project_installs(tmp_path: Path) -> None:
+    from interp_skills.catalogue import repository_root
+    from interp_skills.plugins import reinstall_hint
+    from interp_skills.render.skill import skill_files
+
+    root = repository_root()
+    steering = root / "techniques" / "steering-vectors"
+    assert reinstall_hint("interp-skills-steering-vectors") == f"`pip install -e {steering}`"
+    assert reinstall_hint("interp-skills") == f"`pip install -e {root / '.'}`"
+    assert reinstall_hint("someone-elses-plugin") == "`pip install --force-reinstall someone-elses-plugin`"
+    script = skill_files(build_registry().technique("steering-vectors"))["scripts/steer.py"]
+    assert "pip install interp-skills" not in script and "bash scripts/install.sh" in script
+    # A Python without interp-skills (python -I -S: no site-packages) runs the script and reads the hint.
+    path = tmp_path / "steer.py"
+    path.write_text(script)
+    bare = subprocess.run([sys.executable, "-I", "-S", str(path)], capture_output=True, text=True, cwd=tmp_path)
+    assert bare.returncode == 1 and "run `bash scripts/install.sh`" in bare.stderr, bare.stderr

@@ -181,7 +181,7 @@ async def test_guide_and_catalogue_resources(toy: Technique) -> None:
         guide = (await client.read_resource("technique://toy-text/guide")).contents[0]
         catalog = json.loads((await client.read_resource("technique://catalog")).contents[0].text)
     assert server_info is not None and (server_info.name, server_info.version) == ("interp-skills", "0.1.0")
-    assert instructions is not None and f"- toy-text: {toy.summary}" in instructions
+    assert instructions is not None and "the techniques toy-text." in instructions
     assert guide.text == toy.guide and guide.mime_type == "text/markdown"
     assert catalog == [{"name": "toy-text", "version": "0.1.0", "summary": toy.summary,
                         "tools": ["count_words", "shout"]}]
@@ -210,6 +210,133 @@ async def test_serve_over_stdio_in_a_subprocess() -> None:
     assert result.structured_content == {"text": "OVER STDIO OVER STDIO"}
     assert bad.is_error and "times" in bad.content[0].text
     assert again.structured_content == {"text": "STILL UP"}
+
+
+SLOW_PLUGIN = '''
+"""A technique whose tools need a model, or take a while and report progress (for the serve tests)."""
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from interp_skills import hookimpl
+from interp_skills.spec import Session, Technique, Tool
+
+
+def first_call(session: Session) -> dict[str, Any]:
+    """Say whether torch was loaded before this call, then load the model."""
+    before = "torch" in sys.modules
+    return {"torch_before": before, "model": session.model().name}
+
+
+def count(session: Session, steps: Annotated[int, Field(ge=1, le=100)], marks: str) -> dict[str, int]:
+    """Count slowly, one file per step in marks, reporting progress.
+
+    Args:
+        steps: how many steps.
+        marks: a folder to write one file per step into.
+    """
+    for step in range(steps):
+        session.progress(step, steps, "counting")
+        time.sleep(0.1)
+        (Path(marks) / f"step-{step}").write_text("")
+    session.progress(steps, steps, "counting")
+    return {"steps": steps}
+
+
+@hookimpl
+def register_techniques(register: Any) -> None:
+    register(Technique(name="toy-slow", version="0.1.0", guide="# Slow\\n\\nCall `count`.\\n",
+                       summary="Counts slowly and reports progress; loads a model. Use in tests of serve.",
+                       tools=[Tool.from_function(first_call), Tool.from_function(count)], tags=["test"]))
+'''
+
+
+def _slow_server(tmp_path: Path, *flags: str) -> StdioServerParameters:
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "toy_slow.py").write_text(SLOW_PLUGIN)
+    return StdioServerParameters(
+        command=str(Path(sys.executable).parent / "interp-skills"),
+        args=["mcp", "serve", "--technique", "toy-slow", *flags],
+        env={**os.environ, "INTERP_SKILLS_PLUGINS_DIR": str(tmp_path / "plugins"), "OMP_NUM_THREADS": "1"},
+        cwd=str(tmp_path),
+    )
+
+
+@pytest.mark.anyio
+async def test_initialize_and_tools_list_come_before_the_model_loads(tmp_path: Path) -> None:
+    # The handshake a Claude Code client makes: initialize, then tools/list, answered with no torch in the
+    # server; the first tool call then loads the model and succeeds.
+    async with Client(_slow_server(tmp_path, "--model", "tiny-gpt2"), mode="legacy") as client:
+        instructions = client.instructions
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        first = await client.call_tool("first_call", {})
+    assert instructions is not None and "the techniques toy-slow" in instructions and "tiny-gpt2" in instructions
+    assert tools == {"first_call", "count", "list_artifacts"}
+    assert not first.is_error and first.structured_content == {"torch_before": False, "model": "tiny-gpt2"}
+
+
+def test_the_early_initialize_reply_is_the_servers_own(tmp_path: Path) -> None:
+    # serve answers initialize itself, then hands it to the server and compares the server's reply.
+    import subprocess
+
+    params = _slow_server(tmp_path)
+    lines = [{"jsonrpc": "2.0", "id": 7, "method": "initialize",
+              "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}}
+             for version in ("2025-06-18",)]
+    lines += [{"jsonrpc": "2.0", "method": "notifications/initialized"}, {"jsonrpc": "2.0", "id": 8,
+                                                                         "method": "tools/list"}]
+    done = subprocess.run([params.command, *params.args], input="".join(json.dumps(m) + "\n" for m in lines),
+                          capture_output=True, text=True, env=params.env, cwd=params.cwd, timeout=120)
+    replies = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [reply["id"] for reply in replies] == [7, 8], done.stderr
+    assert replies[0]["result"]["protocolVersion"] == "2025-06-18"
+    assert replies[0]["result"]["serverInfo"]["name"] == "interp-skills"
+    assert len(replies[1]["result"]["tools"]) == 3
+    assert "differed" not in done.stderr, done.stderr
+
+
+def test_early_reply_negotiates_the_version_as_the_sdk_does() -> None:
+    from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS, LATEST_HANDSHAKE_VERSION
+
+    from interp_skills.render.mcp_serve import early_reply
+
+    def reply(version: Any, request_id: Any = 1, method: str = "initialize") -> dict[str, Any] | None:
+        line = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method,
+                           "params": {"protocolVersion": version, "capabilities": {}}})
+        return early_reply(line.encode(), "text")
+
+    for version in HANDSHAKE_PROTOCOL_VERSIONS:
+        assert reply(version)["result"]["protocolVersion"] == version  # type: ignore[index]
+    assert reply("1999-01-01")["result"]["protocolVersion"] == LATEST_HANDSHAKE_VERSION  # type: ignore[index]
+    assert reply(3) is None and reply("2025-06-18", request_id=True) is None
+    assert reply("2025-06-18", method="tools/list") is None and early_reply(b"{not json", "text") is None
+
+
+@pytest.mark.anyio
+async def test_long_calls_report_progress_and_stop_when_cancelled(tmp_path: Path) -> None:
+    import anyio
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    seen: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        seen.append((done, total, message))
+
+    async with Client(_slow_server(tmp_path), mode="legacy") as client:
+        result = await client.call_tool("count", {"steps": 8, "marks": str(marks)}, progress_callback=on_progress)
+        for path in marks.iterdir():
+            path.unlink()
+        with anyio.move_on_after(1.0):  # leaving the scope cancels the request (notifications/cancelled)
+            await client.call_tool("count", {"steps": 100, "marks": str(marks)})
+        after = await client.call_tool("count", {"steps": 1, "marks": str(tmp_path)})  # waits for the stop
+    assert result.structured_content == {"steps": 8}
+    assert seen and seen[-1] == (8, 8, "counting") and all(total == 8 for _, total, _ in seen)
+    assert 0 < len(list(marks.iterdir())) < 50  # stopped about 1 s into a 10 s call
+    assert after.structured_content == {"steps": 1}
 
 
 def test_install_config_merges_into_an_existing_file(tmp_path: Path) -> None:

@@ -248,3 +248,26 @@ def test_placeholders_satisfy_the_schema() -> None:
     assert arguments["seed"] == 7
     source = example_call(tool)
     assert eval(source, {"varied": lambda **kwargs: kwargs}) == arguments
+
+
+def test_example_ids_become_the_ids_tools_returned(ip: InteractiveShell) -> None:
+    from interp_skills.render.notebook import _magics, returned_id, starter_notebook
+
+    source = "\n".join(cell.source for cell in starter_notebook(get_registry().technique("steering-vectors")).cells)
+    assert "'sv-...'" not in source and "vector_id=returned_id('sv')" in source
+    assert "from interp_skills.render.notebook import returned_id" in source
+    with pytest.raises(InterpSkillsError, match="no tool has returned a 'sv' id"):
+        returned_id("sv")
+    _magics[id(ip)].record_ids({"vector": {"vector_id": "sv-0123abcd"}, "rows": [{"x": "sv-not-an-id"}]})
+    assert returned_id("sv") == "sv-0123abcd"
+
+
+@pytest.mark.slow
+def test_the_steering_vectors_starter_notebook_runs_top_to_bottom(tmp_path: Path) -> None:
+    """The README's notebook face on the embedded model: every cell runs, ids flow from cell to cell."""
+    path = Path(render([get_registry().technique("steering-vectors")], tmp_path).files[0])
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, km=kernel_manager(tmp_path), timeout=300).execute()  # raises if any cell fails
+    results = [out["data"]["text/plain"] for cell in notebook.cells if cell.cell_type == "code"
+               for out in cell.outputs if out["output_type"] == "execute_result"]
+    assert len(results) == 4 and all("'vector_id': 'sv-" in text for text in results), results

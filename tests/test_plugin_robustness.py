@@ -200,6 +200,18 @@ def test_a_misspelled_hook_is_reported_with_the_closest_hook_name(site: Site) ->
     assert "Fix: rename it to 'register_techniques'" in line
 
 
+def test_a_plugin_that_imports_torch_when_loaded_is_named_and_still_works(site: Site, tmp_path: Path) -> None:
+    site("plugin-heavy", 'import torch\n@hookimpl\ndef register_techniques(register):\n    register(make("heavy"))\n')
+    env = {**site_env(tmp_path), "COLUMNS": "1000"}
+    run = subprocess.run([sys.executable, "-m", "interp_skills", "list", "--json"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "heavy" in {row["name"] for row in json.loads(run.stdout)}  # it loads; it is only slow
+    [line] = [line for line in run.stderr.splitlines() if "plugin-heavy" in line]
+    assert line.startswith("slow plugin plugin-heavy") and "imports torch when it is loaded" in line
+    assert "Fix: import torch inside the tool functions" in line
+
+
 # 7. a distribution without a name ----------------------------------------------------------------------------
 
 

@@ -37,6 +37,19 @@ def test_every_catalogued_builtin_is_installed_from_its_source_folder() -> None:
         assert installed[entry.name].plugin == entry.package
     assert install_spec(entries[0], root=Path("/nonexistent")) == entries[0].package
     assert pip_command("pkg")[-2:] == ["install", "pkg"]
+    assert pip_command(str(ROOT / "techniques" / "steering-vectors"))[-3:-1] == ["install", "-e"]
+
+
+def test_install_leaves_an_editable_install_and_its_checkout_alone() -> None:
+    """Issue 18: `install NAME` replaced a user's editable install and left a build/ folder in the checkout."""
+    folder = ROOT / "techniques" / "steering-vectors"
+    before = sorted(p.name for p in folder.iterdir())
+    run = subprocess.run([sys.executable, "-m", "interp_skills", "install", "steering-vectors"], capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "COLUMNS": "200"})
+    assert run.returncode == 0, run.stderr
+    said = " ".join(run.stdout.split())
+    assert "is already installed editable from" in said and str(folder) in said and "left as it is" in said
+    assert sorted(p.name for p in folder.iterdir()) == before  # no build/ folder, nothing else written
 
 
 def test_search_and_find() -> None:

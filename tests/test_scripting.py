@@ -123,3 +123,14 @@ def test_limits_apply_to_command_line_calls(toy_env, capsys: pytest.CaptureFixtu
     assert "'texts' has 3 items" in capsys.readouterr().err
     assert run_tool_cli("toy-text", "shout", ["--text", "hi", "--backend", "nowhere"]) == 2
     assert "no environment named 'nowhere'" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_a_call_is_a_one_line_message_and_exit_130(toy_env, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt  # what Ctrl-C raises in the main thread while a tool runs
+
+    monkeypatch.setattr("interp_skills.scripting.call_parsed", interrupted)
+    assert run_tool_cli("toy-text", "shout", ["--text", "hello"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "interrupted: toy-text shout stopped before it finished" and "Traceback" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -52,31 +53,57 @@ def test_skill_script_runs_the_installed_tool(toy_env, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "word is empty" in bad.stderr
 
 
-def test_add_writes_lock_and_refuses_to_clobber_edits(toy_env, tmp_path: Path) -> None:
+def cli(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real `interp-skills` command, in ``cwd``."""
+    return subprocess.run([Path(sys.executable).parent / "interp-skills", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd)
+
+
+def test_add_keeps_edits_updates_the_rest_and_restores_deleted_files(toy_env, tmp_path: Path) -> None:
+    t = get_registry().technique("toy-text")
+    assert cli(toy_env, tmp_path, "add", "toy-text").returncode == 0
+    folder = tmp_path / ".claude" / "skills" / "toy-text"
+    recorded = json.loads((folder.parent / LOCK_NAME).read_text())["skills"]["toy-text"]
+    assert recorded["technique_version"] == "0.1.0" and set(recorded["files"]) == set(skill_files(t))
+
+    skill_md, tools_md = folder / "SKILL.md", folder / "references" / "tools.md"
+    script = folder / "scripts" / "shout.py"
+    skill_md.write_text(skill_md.read_text() + "\nMy own notes.\n")  # edited
+    # What an older version wrote, unedited since: the lock records exactly this content.
+    tools_md.write_text(skill_files(t)["references/tools.md"].replace("shout", "old"))
+    lock = Lock.read(folder.parent)
+    lock.skills["toy-text"]["files"]["references/tools.md"] = hashlib.sha256(tools_md.read_bytes()).hexdigest()
+    lock.write()
+    script.unlink()  # deleted by the user
+    (folder / "NOTES.md").write_text("mine")
+
+    again = cli(toy_env, tmp_path, "add", "toy-text")
+    assert again.returncode == 0, again.stderr
+    assert "kept your edited file(s): SKILL.md" in " ".join(again.stdout.split())
+    assert "My own notes." in skill_md.read_text()  # the edit is kept
+    assert tools_md.read_text() == skill_files(t)["references/tools.md"]  # an unedited file is updated
+    assert script.read_text() == skill_files(t)["scripts/shout.py"]  # a deleted one is restored
+    assert (folder / "NOTES.md").read_text() == "mine"
+
+    gone = cli(toy_env, tmp_path, "remove", "toy-text")
+    assert gone.returncode == 0, gone.stderr
+    assert "kept your files" in gone.stdout and "SKILL.md" in gone.stdout and "NOTES.md" in gone.stdout
+    assert "My own notes." in skill_md.read_text() and (folder / "NOTES.md").exists()
+    assert not tools_md.exists() and not script.exists()  # what add wrote, unedited, is gone
+    assert "toy-text" not in json.loads((folder.parent / LOCK_NAME).read_text())["skills"]
+
+
+def test_force_replaces_and_deletes_edits(toy_env, tmp_path: Path) -> None:
     t = get_registry().technique("toy-text")
     lock = Lock.read(tmp_path)
     add_skill(t, tmp_path, lock)
-    lock.write()
-    recorded = json.loads((tmp_path / LOCK_NAME).read_text())["skills"]["toy-text"]
-    assert recorded["technique_version"] == "0.1.0" and set(recorded["files"]) == set(skill_files(t))
-
     skill_md = tmp_path / "toy-text" / "SKILL.md"
-    skill_md.write_text(skill_md.read_text() + "\nMy own notes.\n")
-    (tmp_path / "toy-text" / "NOTES.md").write_text("mine")
-    with pytest.raises(InterpSkillsError, match="SKILL.md"):
-        add_skill(t, tmp_path, Lock.read(tmp_path))
-    assert "My own notes." in skill_md.read_text()
-    with pytest.raises(InterpSkillsError, match="you edited"):
-        remove_skill("toy-text", tmp_path, Lock.read(tmp_path))
-
-    # Re-adding an unchanged install is a no-op; --force replaces the edit.
-    lock = Lock.read(tmp_path)
+    skill_md.write_text("mine")
+    assert add_skill(t, tmp_path, lock).kept == ["SKILL.md"] and skill_md.read_text() == "mine"
     result = add_skill(t, tmp_path, lock, force=True)
-    assert result.written == ["SKILL.md"] and "My own notes." not in skill_md.read_text()
-    lock.write()
-    left = remove_skill("toy-text", tmp_path, lock)
-    assert left == [str(tmp_path / "toy-text" / "NOTES.md")]  # the user's file is kept
-    assert not skill_md.exists()
+    assert result.written == ["SKILL.md"] and result.kept == []
+    skill_md.write_text("mine again")
+    assert remove_skill("toy-text", tmp_path, lock, force=True) == [] and not (tmp_path / "toy-text").exists()
 
 
 def test_add_refuses_a_foreign_folder_with_the_same_name(toy_env, tmp_path: Path) -> None:

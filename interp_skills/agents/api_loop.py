@@ -32,6 +32,7 @@ from interp_skills.agents.outcome import AgentError, Tally, done_detail, require
 from interp_skills.agents.prices import price_for, price_source
 from interp_skills.agents.task import ask_at_checkpoint
 from interp_skills.rating.anthropic_api import API_KEY_ENV, redact
+from interp_skills.rating.anthropic_api import INSTALL_HINT as ANTHROPIC_INSTALL_HINT
 from interp_skills.spec import SKILLS_DIR, AgentOutcome, HarnessRun, Limits, McpServer, Mount
 
 DEFAULT_API_MODEL = "claude-sonnet-4-6"
@@ -246,7 +247,7 @@ def make_async_client() -> Any:
     try:
         import anthropic
     except ImportError:
-        raise AgentError("--harness api needs the anthropic package: pip install 'interp-skills[judge]'") from None
+        raise AgentError(f"--harness api needs the anthropic package: {ANTHROPIC_INSTALL_HINT}") from None
     return anthropic.AsyncAnthropic(api_key=os.environ[API_KEY_ENV].strip(), max_retries=3)
 
 

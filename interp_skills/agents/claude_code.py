@@ -6,14 +6,21 @@ built-in tools the mount needs (``--tools``), the tool calls it may make without
 (``--allowedTools`` with ``--permission-mode dontAsk``: anything else is refused),
 ``--max-turns`` and ``--max-budget-usd``. Its ``stream-json`` events go to the transcript as they arrive. At a
 checkpoint the session is resumed (``--resume``) with the person's reply.
+
+The agent is confined to its workspace, as the api harness confines its own: its file tools may read
+and edit only there (``Read(./**)``, ``Edit(./**)``; Read rules also govern Glob and Grep), its
+commands are the mount's patterns (with skills, Python runs only the skills' scripts), and deny rules
+in a settings file (deny wins over every allow) shut the task's setup folder, the cache (organism
+records), the plugin packages' code, the skills folder (for edits) and any command with ``..``.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -25,16 +32,24 @@ from typing import Any
 
 import interp_skills
 from interp_skills.agents.outcome import AgentError, Tally, done_detail, require_api_key, results_written
+from interp_skills.agents.processes import end_group, forget, start_group, stop_group, stopping
 from interp_skills.agents.task import ask_at_checkpoint
 from interp_skills.agents.transcript import Transcript
+from interp_skills.paths import cache_dir
 from interp_skills.rating.anthropic_api import redact
-from interp_skills.spec import AgentOutcome, HarnessRun, Limits, Mount
+from interp_skills.runs.layout import SETUP_DIR
+from interp_skills.spec import SKILLS_DIR, AgentOutcome, HarnessRun, Limits, Mount
 
 INSTALL_HINT = ("install it with `npm install -g @anthropic-ai/claude-code` (or `npm install --prefix .tools "
                 "@anthropic-ai/claude-code`), or set CLAUDE_BIN to the `claude` executable")
 COST_SOURCE = "Claude Code's total_cost_usd"
 FILE_TOOLS = ["Read", "Write", "Edit", "Glob", "Grep"]
+WORKSPACE_RULES = ["Read(./**)", "Edit(./**)"]  # the file tools, in the workspace only (Edit rules cover Write)
 MCP_RESOURCE_TOOLS = ["ListMcpResourcesTool", "ReadMcpResourceTool"]
+PYTHONS = ("python", "python3")
+PLUGIN_GROUP = "interp_skills"  # the plugins' entry-point group
+PLUGINS_DIR_ENV = "INTERP_SKILLS_PLUGINS_DIR"
+ORGANISM_RECORDS = "organism-records"  # cache_dir()/organism-records/: organisms' ground truth and cards
 
 
 def find_claude() -> str:
@@ -60,23 +75,69 @@ def check(model: str | None, limits: Limits) -> None:
     require_api_key()
 
 
+def command_rules(mount: Mount) -> list[str]:
+    """Bash rules for the mount's command patterns; with skills, Python runs only their scripts (as in the api loop)."""
+    rules = []
+    for pattern in mount.commands:
+        program = pattern.split(" ", 1)[0]
+        if mount.skills and program in PYTHONS:
+            rules += [f"Bash({program} {SKILLS_DIR.as_posix()}/{skill}/scripts/*)" for skill in mount.skills]
+        else:
+            rules.append(f"Bash({pattern})")
+    return rules
+
+
 def tool_permissions(mount: Mount) -> tuple[list[str], list[str]]:
     """(built-in tools the agent sees, tool calls allowed without asking) for what the mount supplies."""
     skill = ["Skill"] if mount.skills else []
     resources = MCP_RESOURCE_TOOLS if mount.mcp_servers else []
     tools = [*FILE_TOOLS, *skill, *(["Bash"] if mount.commands else []), *resources]
-    allowed = [*FILE_TOOLS, *skill, *(f"Bash({pattern})" for pattern in mount.commands), *resources,
+    allowed = [*WORKSPACE_RULES, *skill, *command_rules(mount), *resources,
                *(f"mcp__{name}__*" for name in mount.mcp_servers)]
     return tools, allowed
 
 
+def plugin_sources() -> list[Path]:
+    """The code of every installed plugin (packages, single modules, plugin files): a task's holds its answer rules."""
+    found: set[Path] = set()
+    for entry in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+        spec = importlib.util.find_spec(entry.module.split(".")[0])
+        if spec is not None and spec.submodule_search_locations:
+            found.update(Path(p).resolve() for p in spec.submodule_search_locations)
+        elif spec is not None and spec.origin:
+            found.add(Path(spec.origin).resolve())
+    found.update(Path(p).resolve() for p in os.environ.get(PLUGINS_DIR_ENV, "").split(os.pathsep) if p)
+    return sorted(found)
+
+
+def hidden_paths(workspace: Path) -> list[Path]:
+    """What the agent must never read: the run's setup folder, the cache, every plugin's code (but a path
+    holding the workspace itself, which the workspace-only allow rules already confine)."""
+    workspace = workspace.resolve()
+    candidates = [workspace.parent / SETUP_DIR, cache_dir().resolve() / ORGANISM_RECORDS, cache_dir().resolve(),
+                  *plugin_sources()]
+    return [p for p in dict.fromkeys(candidates) if p != workspace and p not in workspace.parents]
+
+
+def deny_rules(workspace: Path) -> list[str]:
+    """Permission rules that win over every allow: no edits to the mounted skills, no ``..`` in a command,
+    nothing under :func:`hidden_paths` (``//`` starts an absolute path in Claude Code's rules)."""
+    rules = [f"Edit(./{SKILLS_DIR.parts[0]}/**)", "Bash(*..*)"]
+    for path in hidden_paths(workspace):
+        pattern = f"/{path.as_posix()}" + ("/**" if path.is_dir() or not path.suffix else "")
+        rules += [f"Read({pattern})", f"Edit({pattern})"]
+    return rules
+
+
 def command(claude: str, mount: Mount, prompt: str, *, model: str | None, turns_left: int,
-            budget_left: float | None, mcp_config: Path, resume: str | None, persist: bool) -> list[str]:
-    """The ``claude -p`` command line for one segment of the run."""
+            budget_left: float | None, mcp_config: Path, settings: Path, resume: str | None,
+            persist: bool) -> list[str]:
+    """The ``claude -p`` command line for one segment of the run (``settings`` holds the deny rules)."""
     tools, allowed = tool_permissions(mount)
     cmd = [claude, "-p", prompt, "--output-format", "stream-json", "--verbose",
            "--permission-mode", "dontAsk", "--tools", ",".join(tools), "--allowedTools", ",".join(allowed),
-           "--max-turns", str(turns_left), "--mcp-config", str(mcp_config), "--strict-mcp-config"]
+           "--settings", str(settings), "--max-turns", str(turns_left), "--mcp-config", str(mcp_config),
+           "--strict-mcp-config"]
     if model:
         cmd += ["--model", model]
     if budget_left is not None:
@@ -110,8 +171,8 @@ class _Segment:
         self.timed_out = False
         self.responses: set[str] = set()  # one model response (a turn) can arrive as several events
         with open(stderr_path, "w", encoding="utf-8") as stderr:
-            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=stderr, text=True, start_new_session=True)
+            proc = start_group(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=stderr, text=True)
             timer = threading.Timer(max(deadline - time.monotonic(), 0.1), self._kill, args=(proc,))
             timer.start()
             try:
@@ -122,16 +183,14 @@ class _Segment:
             finally:
                 timer.cancel()
                 if proc.poll() is None:
-                    self._kill(proc)
+                    stop_group(proc)  # we are being stopped: the CLI and the MCP servers it started go too
+                forget(proc)
         self.returncode = proc.returncode
         self.stderr = stderr_path.read_text(encoding="utf-8", errors="replace")[-2000:]
 
     def _kill(self, proc: subprocess.Popen[str]) -> None:
         self.timed_out = True
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)  # the CLI and the MCP servers it started
-        except ProcessLookupError:
-            pass
+        end_group(proc)  # the CLI and the MCP servers it started
 
     def _read(self, line: str, transcript: Transcript, tally: Tally) -> None:
         try:
@@ -180,16 +239,22 @@ def _run_segments(claude: str, run: HarnessRun, tally: Tally, seen: _Seen, tmp: 
     mcp_config = tmp / "mcp.json"
     servers = {name: server.model_dump() for name, server in run.mount.mcp_servers.items()}
     mcp_config.write_text(json.dumps({"mcpServers": servers}), encoding="utf-8")
+    settings = tmp / "settings.json"
+    settings.write_text(json.dumps({"permissions": {"deny": deny_rules(run.workspace)}}), encoding="utf-8")
     env = agent_env(config_dir)
+    if run.mount.mcp_servers:  # wait for our servers before the agent's first turn
+        env["MCP_CONNECTION_NONBLOCKING"] = "false"
     limits, transcript = run.limits, run.transcript
     deadline = time.monotonic() + limits.timeout_s
     prompt, resume = run.prompt, None
     while True:
         budget_left = None if limits.budget_usd is None else max(limits.budget_usd - tally.cost, 0.0001)
         cmd = command(claude, run.mount, prompt, model=run.model, turns_left=limits.max_turns - tally.turns,
-                      budget_left=budget_left, mcp_config=mcp_config, resume=resume,
+                      budget_left=budget_left, mcp_config=mcp_config, settings=settings, resume=resume,
                       persist=run.checkpoint == "ask")
         segment = _Segment(cmd, run.workspace, env, transcript, tally, deadline, tmp / "stderr.txt")
+        if stopping():
+            raise AgentError("the run was stopped by a signal; Claude Code and its processes were ended")
         seen.init = segment.init or seen.init
         tally.turns += len(segment.responses)  # Claude Code's num_turns counts one more at the turn limit
         result = segment.result

@@ -35,6 +35,7 @@ from interp_skills.runs.layout import (
     SETUP_DIR,
     TASK_FILE,
     TRANSCRIPT_FILE,
+    VERDICT_FILE,
     WORKSPACE_DIR,
 )
 from interp_skills.session_flags import check_model_path, check_model_spec
@@ -87,6 +88,13 @@ class AgentRun:
     run_dir: Path
     outcome: AgentOutcome
     verdict: "Verdict"
+    done_files: tuple[str, ...] = ()
+
+    def files(self) -> list[str]:
+        """The run folder's files a person reads, as far as they were written (the transcript, the task's
+        results, the verdict); a result the agent never wrote is not listed."""
+        names = dict.fromkeys([TRANSCRIPT_FILE, *self.done_files, VERDICT_FILE])
+        return [name for name in names if (self.run_dir / name).is_file()]
 
 
 def secret_values(environ: dict[str, str] | None = None) -> list[str]:
@@ -293,11 +301,12 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
         verdict = task.grade(run_dir, options.judge, str(run_dir / RUBRIC_FILE))
     finally:
         scrub(run_dir, secrets)
-    return AgentRun(run_dir, outcome, verdict)
+    return AgentRun(run_dir, outcome, verdict, tuple(task.done_files))
 
 
 def describe(run: AgentRun) -> str:
-    """Two lines for the terminal: how the run stopped, and the verdict."""
+    """Three lines for the terminal: how the run stopped, the verdict, and the files the run folder holds."""
     o = run.outcome
     cost = "cost unknown" if o.cost_usd is None else f"${o.cost_usd:.4f}"
-    return f"stopped: {o.stop} ({o.detail}); {o.turns} turns, {cost}, {o.wall_s} s\n{run.verdict.summary}"
+    return (f"stopped: {o.stop} ({o.detail}); {o.turns} turns, {cost}, {o.wall_s} s\n{run.verdict.summary}\n"
+            f"run folder: {run.run_dir} ({', '.join(run.files())})")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -72,16 +74,31 @@ def install_spec(entry: CatalogueEntry, root: Path | None = None) -> str:
 
 
 def pip_command(spec: str) -> list[str]:
-    """pip for the running interpreter; ``uv pip`` where the environment has no pip (uv-made venvs)."""
+    """pip for the running interpreter; ``uv pip`` where the environment has no pip (uv-made venvs). A local
+    folder is installed editable, so pip leaves no ``build/`` folder in it and later edits take effect."""
+    args = ["-e", spec] if Path(spec).is_dir() else [spec]
     if shutil.which("uv") and subprocess.run([sys.executable, "-m", "pip", "--version"],
                                              capture_output=True).returncode != 0:
-        return ["uv", "pip", "install", "--python", sys.executable, spec]
-    return [sys.executable, "-m", "pip", "install", spec]
+        return ["uv", "pip", "install", "--python", sys.executable, *args]
+    return [sys.executable, "-m", "pip", "install", *args]
+
+
+def editable_source(package: str) -> str | None:
+    """The folder ``package`` is installed editable from in this environment, if it is."""
+    try:
+        text = importlib.metadata.distribution(package).read_text("direct_url.json")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    info = json.loads(text) if text else {}
+    return info.get("url", "").removeprefix("file://") if info.get("dir_info", {}).get("editable") else None
 
 
 def install(name: str) -> tuple[CatalogueEntry, list[str]]:
-    """pip-install a catalogued plugin into this environment; returns the entry and the command run."""
+    """pip-install a catalogued plugin into this environment; returns the entry and the command run (empty when
+    it is already installed editable: that install is the user's working copy and is left as it is)."""
     entry = find(name)
+    if editable_source(entry.package) is not None:
+        return entry, []
     spec = install_spec(entry)
     if entry.source and spec == entry.package:
         raise InterpSkillsError(f"{entry.package} is not on PyPI: it ships in the interp-skills repository. In a "

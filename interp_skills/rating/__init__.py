@@ -1,7 +1,7 @@
 """The autorater: a metric rater for a pack's claims, an LLM judge on rubrics, and the AxBench steering judge.
 
 Importing this package does not import ``anthropic``; the judges import it when they run
-(install it with ``pip install 'interp-skills[judge]'``).
+(in the checkout, install it with ``pip install -e '.[judge]'``).
 """
 
 from interp_skills.rating.anthropic_api import API_KEY_ENV, JudgeFailed, JudgeUnavailable, RetryPolicy

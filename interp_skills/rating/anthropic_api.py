@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import anthropic
 
 API_KEY_ENV = "ANTHROPIC_API_KEY"
-INSTALL_HINT = "pip install 'interp-skills[judge]'"
+INSTALL_HINT = "in the interp-skills checkout, `pip install -e '.[judge]'` (or `EXTRAS=judge bash scripts/install.sh`)"
 log = logging.getLogger("interp_skills.rating")
 T = TypeVar("T", bound=pydantic.BaseModel)
 _KEY_SHAPE = re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}")

@@ -2,45 +2,54 @@
 
 One server holds one :class:`~interp_skills.spec.Session` (models by role, each loaded on
 its first call) and runs one tool call at a time through ``session.call``, so the session's
-scope applies; ``serve`` confines the paths tools write to (``Scope.write_dirs``: the artifact
-folder and ``runs/``, or the ``--allow-write`` folders). When the session has several roles,
-every tool takes an optional ``role`` argument. Arguments are judged by ``Tool.validate_arguments``
-(strict JSON types, unknown names refused), not by MCPServer's lenient checks. Guides are
-resources; the ``list_artifacts`` tool (outside any scope: it only reads) lists saved artifacts.
-Errors an agent should read are ``ToolError``s; the server keeps running after any failed call,
-and a line that is not one JSON-RPC message gets a JSON-RPC error reply. ``render`` and
+scope applies; ``mcp_serve.serve`` (the fast-starting stdio entry) confines the paths tools write
+to (``Scope.write_dirs``: the artifact folder and ``runs/``, or the ``--allow-write`` folders).
+When the session has several roles, every tool takes an optional ``role`` argument. Arguments
+are judged by ``Tool.validate_arguments`` (strict JSON types, unknown names refused), not by
+MCPServer's lenient checks. Guides are resources; the ``list_artifacts`` tool (outside any scope:
+it only reads) lists saved artifacts.
+Calls run on a worker thread: progress goes out as MCP progress notifications and a cancel
+stops a call between two steps. Errors an agent should read are ``ToolError``s; the server keeps
+running after any failed call, and a line that is not one JSON-RPC message gets a JSON-RPC error reply. ``render`` and
 ``install_config`` write the ``.mcp.json`` entry that starts it (``interp-skills mcp serve``).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import re
 import shlex
 import sys
 import threading
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Callable
+from typing import Annotated, Any, Callable
 
 import anyio
 import pydantic_core
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resources import TextResource
 from mcp.server.mcpserver.tools import Tool as MCPTool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase
 from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
-from mcp.types import INVALID_REQUEST, PARSE_ERROR, CallToolResult, ErrorData, JSONRPCError, TextContent
+from mcp.types import (
+    INVALID_REQUEST,
+    PARSE_ERROR,
+    CallToolResult,
+    ErrorData,
+    JSONRPCError,
+    TextContent,
+    jsonrpc_message_adapter,
+)
 from pydantic import ConfigDict, Field, ValidationError
 
 from interp_skills import __version__
 from interp_skills.errors import InterpSkillsError
-from interp_skills.paths import artifacts_dir
-from interp_skills.plugins import get_registry
 from interp_skills.render.files import render_template, write_atomic, write_new_files
+from interp_skills.render.mcp_serve import ARTIFACTS_TOOL, CATALOG_URI, ROLE_ARGUMENT, SERVER_NAME, instructions
 from interp_skills.runtime.errors import ArtifactNotFoundError
 from interp_skills.session_flags import check_model_path, model_flag, role_flags
 from interp_skills.spec import (
@@ -49,24 +58,14 @@ from interp_skills.spec import (
     McpServer,
     Mount,
     MountRequest,
-    OpenRequest,
     RenderResult,
-    Scope,
     Session,
     Technique,
     Tool,
     limit_flag,
 )
-from interp_skills.spec.session import WRITE_FLAG
+from interp_skills.spec.session import WRITE_FLAG, Progress
 
-if TYPE_CHECKING:
-    from interp_skills.runtime.models import LoadedModel
-
-SERVER_NAME = "interp-skills"
-RUNS_DIR = "runs"  # under the server's working folder, where run folders go by default
-CATALOG_URI = "technique://catalog"
-ROLE_ARGUMENT = "role"
-ARTIFACTS_TOOL = "list_artifacts"  # served beside the technique tools; a technique tool of that name is prefixed
 logger = logging.getLogger(__name__)
 
 
@@ -103,17 +102,30 @@ def _to_result(tool: str, result: Any) -> CallToolResult:
 
 
 class _ToolRunner:
-    """Runs calls one at a time (the session's models are shared); failures become ToolErrors an agent reads."""
+    """Runs calls one at a time on a worker thread (the session's models are shared).
+
+    Failures become ToolErrors an agent reads. A call reports progress to a client that asked for it
+    (a ``progressToken``), at most every PROGRESS_EVERY_S; a cancel notification or a client that leaves
+    stops it at its next ``session.progress`` (between two steps of its work).
+    """
 
     def __init__(self, session: Session) -> None:
         self.session = session
         self._lock = threading.Lock()
 
-    def run(self, name: str, call: Callable[[], Any]) -> CallToolResult:
+    async def run(self, name: str, call: Callable[[], Any], context: Context | None = None) -> CallToolResult:
+        stop = threading.Event()
+        report = _progress_sender(context) if context is not None else None
+
+        def work() -> Any:
+            with self._lock, self.session.reporting(report, stop):
+                return call()
+
         try:
-            with self._lock:
-                result = call()
-            return _to_result(name, result)
+            result = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():
+            stop.set()  # the worker stops at its next progress(); the lock waits for it
+            raise
         except ArtifactNotFoundError as exc:
             raise ToolError(f"{exc} Over MCP, the {ARTIFACTS_TOOL} tool lists them with what each holds.") from exc
         except InterpSkillsError as exc:  # ScopeError and ToolInputError included: messages for the agent
@@ -124,6 +136,27 @@ class _ToolRunner:
                 f"{type(exc).__name__}: {exc}. The server is still running: "
                 "check the arguments against the guide and try again."
             ) from exc
+        return _to_result(name, result)
+
+
+PROGRESS_EVERY_S = 0.5
+
+
+def _progress_sender(context: Context) -> Progress:
+    """A progress callback for the worker thread: MCP progress notifications for this request, throttled."""
+    last = [0.0]
+
+    def send(done: float, total: float | None, message: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < PROGRESS_EVERY_S and done != total:
+            return
+        last[0] = now
+        try:
+            anyio.from_thread.run(context.report_progress, done, total, message or None)
+        except (RuntimeError, anyio.ClosedResourceError, anyio.BrokenResourceError) as exc:
+            logger.debug("progress not sent (%s); the call goes on unless it was cancelled", exc)
+
+    return send
 
 
 class _RawArguments(ArgModelBase):
@@ -163,9 +196,10 @@ def _mcp_tool(name: str, technique: Technique, tool: Tool, runner: _ToolRunner) 
             )
         schema.setdefault("properties", {})[ROLE_ARGUMENT] = _role_schema(session)
 
-    def call(**arguments: Any) -> CallToolResult:
+    async def call(mcp_call_context: Context, **arguments: Any) -> CallToolResult:
         role = arguments.pop(ROLE_ARGUMENT, None) if with_role else None
-        return runner.run(tool.name, lambda: session.call(technique, tool.name, arguments, role=role))
+        return await runner.run(tool.name, lambda: session.call(technique, tool.name, arguments, role=role),
+                                mcp_call_context)
 
     return _served(name, tool.description, schema, call)
 
@@ -189,8 +223,8 @@ _ARTIFACTS = Tool.from_function(list_artifacts, name=ARTIFACTS_TOOL)
 
 
 def _artifacts_tool(runner: _ToolRunner) -> MCPTool:
-    def call(**arguments: Any) -> CallToolResult:
-        return runner.run(ARTIFACTS_TOOL, lambda: _ARTIFACTS.call(arguments, session=runner.session))
+    async def call(**arguments: Any) -> CallToolResult:
+        return await runner.run(ARTIFACTS_TOOL, lambda: _ARTIFACTS.call(arguments, session=runner.session))
 
     return _served(ARTIFACTS_TOOL, _ARTIFACTS.description, _ARTIFACTS.input_schema, call)
 
@@ -206,27 +240,12 @@ def _catalog(techniques: list[Technique], names: list[tuple[str, Technique, Tool
     )
 
 
-def _instructions(techniques: list[Technique], session: Session) -> str:
-    lines = [
-        f"Interpretability techniques from interp-skills {__version__}. Read a technique's guide "
-        f"(technique://<name>/guide) before its first use; {CATALOG_URI} lists them all."
-    ]
-    if len(session.roles) > 1:
-        models = ", ".join(f"{role} ({spec or 'the embedded default model'})" for role, spec in session.models.items())
-        lines.append(f"Every tool takes a `{ROLE_ARGUMENT}` argument naming the model it acts on (default "
-                     f"{session.role}): {models}. Each model loads on its first call.")
-    elif spec := session.models[session.role]:
-        lines.append(f"Tools run on the model {spec}, loaded on the first call.")
-    lines.append(f"Tools save vectors and other tensors as artifacts and return their ids; `{ARTIFACTS_TOOL}` "
-                 "lists the saved ones.")
-    lines += [f"- {t.name}: {t.summary}" for t in techniques]
-    return "\n".join(lines)
-
-
-def build_server(techniques: list[Technique], session: Session | None = None) -> MCPServer:
+def build_server(techniques: list[Technique], session: Session | None = None, *,
+                 instructions_text: str | None = None) -> MCPServer:
     """An MCP server exposing every tool of ``techniques`` on ``session``, their guides and a catalogue.
 
-    ``session`` defaults to a local one holding the embedded model, with default limits.
+    ``session`` defaults to a local one holding the embedded model, with default limits;
+    ``instructions_text`` to :func:`~interp_skills.render.mcp_serve.instructions` for these techniques.
     """
     techniques = list({t.name: t for t in techniques}.values())
     if not techniques:
@@ -247,56 +266,66 @@ def build_server(techniques: list[Technique], session: Session | None = None) ->
                            mime_type="application/json")
     return MCPServer(
         SERVER_NAME,
-        instructions=_instructions(techniques, session),
+        instructions=instructions_text or instructions([t.name for t in techniques], session.models),
         version=__version__,
         tools=[*(_mcp_tool(name, technique, tool, runner) for name, technique, tool in names), _artifacts_tool(runner)],
         resources=[*guides, catalog],
     )
 
 
-def _log_loaded(role: str, lm: "LoadedModel", seconds: float) -> None:
-    logger.info("loaded model %s (%d layers) as %s in %.1f s; it stays loaded for this server",
-                lm.name, lm.n_layers, role, seconds)
+def run_stdio(server: MCPServer, first_line: bytes = b"", answered: dict[str, Any] | None = None) -> None:
+    """Serve over stdio until the client leaves; a line that is not one JSON-RPC message gets an error reply.
 
-
-def default_write_dirs() -> list[Path]:
-    """Where a served session's tools may write unless ``--allow-write`` says otherwise: artifacts and ``./runs``."""
-    return [artifacts_dir(), Path.cwd() / RUNS_DIR]
-
-
-def serve(technique_names: list[str], *, models: dict[str, str | None], scope: Scope, environment: str = "local",
-          options: dict[str, Any] | None = None) -> None:
-    """Serve the named techniques (all installed ones if none are named) over stdio until the client leaves.
-
-    The session is opened by the registered ``environment`` with ``models`` by role and ``scope``; a
-    scope without ``write_dirs`` gets :func:`default_write_dirs`, so an MCP client never writes anywhere.
+    ``first_line`` is a line already read from stdin, handed to the server before the rest; when
+    ``answered`` is the reply already sent to it (an early ``initialize``), the server's own reply is
+    dropped, after a warning if the two differ.
     """
-    for role, spec in models.items():
-        check_model_path(spec, model_flag(role))  # now, not at the first tool call
-    if scope.write_dirs is None:
-        scope = scope.model_copy(update={"write_dirs": default_write_dirs()})
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="interp-skills mcp: %(message)s")
-    with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the protocol
-        registry = get_registry()
-        for problem in registry.problems:
-            logger.warning("plugin %s skipped: %s (%s)", problem.plugin, problem.problem, problem.fix)
-        techniques = [registry.technique(n) for n in technique_names or sorted(registry.techniques)]
-        session = registry.get("environment", environment).open(
-            OpenRequest(techniques, models, scope, options or {}))
-        session.on_load = _log_loaded
-        server = build_server(techniques, session)
-    try:
-        anyio.run(_run_stdio, server)
-    finally:
-        session.close()
+    anyio.run(_serve_stdio, server, first_line, answered)
 
 
-async def _run_stdio(server: MCPServer) -> None:
-    """``server.run("stdio")``, except that a line which is not one JSON-RPC message gets an error reply."""
+async def _serve_stdio(server: MCPServer, first_line: bytes, answered: dict[str, Any] | None) -> None:
     lowlevel = server._lowlevel_server  # as MCPServer.run_stdio_async does; it offers no hook for bad lines
     async with stdio_server() as (read_stream, write_stream):
-        await lowlevel.run(_ScreenedReader(read_stream, write_stream), write_stream,
+        replies = _AnsweredFilter(write_stream, answered) if answered else write_stream
+        first = [_parse_line(first_line)] if first_line.strip() else []
+        await lowlevel.run(_ScreenedReader(read_stream, write_stream, first), replies,
                            lowlevel.create_initialization_options())
+
+
+def _parse_line(line: bytes) -> SessionMessage | Exception:
+    """A line as the stdio transport hands it on: a message, or the exception that parsing it raised."""
+    try:
+        return SessionMessage(jsonrpc_message_adapter.validate_json(line.decode("utf-8", "replace"), by_name=False))
+    except Exception as exc:  # as the transport does; _ScreenedReader answers it
+        return exc
+
+
+class _AnsweredFilter:
+    """The write stream, less the server's reply to the request already answered early."""
+
+    def __init__(self, inner: Any, answered: dict[str, Any]) -> None:
+        self._inner, self._answered = inner, answered
+
+    async def send(self, item: SessionMessage) -> None:
+        message = item.message
+        if self._answered is not None and getattr(message, "id", None) == self._answered["id"]:
+            ours = self._answered.get("result")
+            theirs = message.model_dump(by_alias=True, exclude_none=True).get("result")
+            if ours != theirs:
+                logger.warning("the early initialize reply differed from the server's: sent %s, server %s",
+                               json.dumps(ours), json.dumps(theirs))
+            self._answered = None
+            return
+        await self._inner.send(item)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> "_AnsweredFilter":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
 
 
 class _ScreenedReader:
@@ -306,8 +335,16 @@ class _ScreenedReader:
     would wait for ever on its id. Every other item passes through unchanged.
     """
 
-    def __init__(self, inner: Any, replies: Any) -> None:
-        self._inner, self._replies = inner, replies
+    def __init__(self, inner: Any, replies: Any, first: list[Any] | None = None) -> None:
+        self._inner, self._replies, self._first = inner, replies, list(first or [])
+
+    async def _next(self, receive: Callable[[], Any]) -> Any:
+        while self._first:
+            if not await self._screened(item := self._first.pop(0)):
+                return item
+        while await self._screened(item := await receive()):
+            pass
+        return item
 
     @property
     def last_context(self) -> Any:
@@ -321,17 +358,13 @@ class _ScreenedReader:
         return True
 
     async def receive(self) -> Any:
-        while await self._screened(item := await self._inner.receive()):
-            pass
-        return item
+        return await self._next(self._inner.receive)
 
     def __aiter__(self) -> "_ScreenedReader":
         return self
 
     async def __anext__(self) -> Any:
-        while await self._screened(item := await self._inner.__anext__()):
-            pass
-        return item
+        return await self._next(self._inner.__anext__)
 
     async def aclose(self) -> None:
         await self._inner.aclose()

@@ -4,14 +4,17 @@
 :class:`~interp_skills.spec.Session` per shell; ``%interp add NAME`` pushes the technique's
 tools into the user namespace (each calls through ``session.call``, so the session's scope
 applies) and shows its guide; ``%interp model SPEC`` points the session at another model.
-``render`` writes one starter notebook per technique. IPython is imported only when the
-extension loads, so rendering needs nothing beyond nbformat.
+``render`` writes one starter notebook per technique; it runs top to bottom, each example id
+(``'sv-...'``) replaced by ``returned_id('sv')``, the newest id of that kind a tool returned in
+the notebook. IPython is imported only when the extension loads, so rendering needs nothing
+beyond nbformat.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import re
 import shlex
 import sys
 import textwrap
@@ -25,6 +28,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from interp_skills.errors import InterpSkillsError
 from interp_skills.render.files import example_arguments, write_new_files
 from interp_skills.spec import TARGET, McpServer, Mount, MountRequest, RenderResult, Session, Technique, Tool
+
+ARTIFACT_ID = re.compile(r"([a-z0-9]+)-[0-9a-f]{8}")  # the ids ArtifactStore.save gives: prefix-hash
+EXAMPLE_ID = re.compile(r"([a-z0-9]+)-\.\.\.")  # an example id in a tool's example arguments, e.g. 'sv-...'
 
 USAGE = """\
 Usage:
@@ -47,6 +53,18 @@ class InterpMagic:
         self.shell = shell
         self.session = Session()
         self.injected: dict[str, tuple[str, Callable[..., Any]]] = {}  # name -> (technique, tool)
+        self.returned: dict[str, str] = {}  # id prefix -> the newest such id an injected tool returned
+
+    def record_ids(self, result: Any) -> None:
+        """Remember every artifact id in a tool's result, for ``returned_id``."""
+        if isinstance(result, str) and (match := ARTIFACT_ID.fullmatch(result)):
+            self.returned[match[1]] = result
+        elif isinstance(result, dict):
+            for value in result.values():
+                self.record_ids(value)
+        elif isinstance(result, (list, tuple)):
+            for value in result:
+                self.record_ids(value)
 
     def __call__(self, line: str) -> None:
         from IPython.core.error import UsageError
@@ -89,7 +107,8 @@ class InterpMagic:
         techniques = [_technique(name) for name in names]  # fail before changing anything
         for technique in techniques:
             tools = [tool for tool in technique.tools if self._may_bind(tool.name, technique.name, force)]
-            pushed = {tool.name: session_function(technique, tool, self.session) for tool in tools}
+            pushed = {tool.name: session_function(technique, tool, self.session, seen=self.record_ids)
+                      for tool in tools}
             self.shell.push(pushed, interactive=True)
             self.injected.update({name: (technique.name, func) for name, func in pushed.items()})
             added = "\n".join(f"- `{tool.name}{signature(tool)}`" for tool in tools)
@@ -126,7 +145,8 @@ class InterpMagic:
         except ModuleNotFoundError as exc:  # no torch or transformers here
             self.session.use(previous)
             raise InterpSkillsError(
-                f"cannot load models here ({exc}); install the runtime: pip install 'interp-skills[runtime]'"
+                f"cannot load models here ({exc}); install the runtime: in the interp-skills checkout, "
+                "`bash scripts/install.sh`"
             ) from None
         except Exception:
             self.session.use(previous)
@@ -152,6 +172,21 @@ def shell_session(shell: Any) -> Session:
     return _magics[id(shell)].session
 
 
+def returned_id(prefix: str) -> str:
+    """The newest artifact id starting ``prefix-`` that a tool added by ``%interp add`` returned in this shell."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    magic = _magics.get(id(shell)) if shell is not None else None
+    if magic is None:
+        raise InterpSkillsError("%interp is not loaded in this shell; run `%load_ext interp_skills` first")
+    if prefix not in magic.returned:
+        seen = ", ".join(sorted(magic.returned)) or "none yet"
+        raise InterpSkillsError(f"no tool has returned a {prefix!r} id in this notebook (prefixes returned: {seen}); "
+                                "run the cell above that builds one first")
+    return magic.returned[prefix]
+
+
 def load_extension(ipython: Any) -> None:
     """Register ``%interp`` in ``ipython``."""
     magic = InterpMagic(ipython)
@@ -175,13 +210,20 @@ def _parameters(tool: Tool) -> list[inspect.Parameter]:
     return [p for p in inspect.signature(tool.func, eval_str=True).parameters.values() if p.name != tool.session_param]
 
 
-def session_function(technique: Technique, tool: Tool, session: Session) -> Callable[..., Any]:
-    """The tool as a plain function calling through ``session.call``: arguments checked, scope applied."""
+def session_function(technique: Technique, tool: Tool, session: Session,
+                     seen: Callable[[Any], None] | None = None) -> Callable[..., Any]:
+    """The tool as a plain function calling through ``session.call``: arguments checked, scope applied.
+
+    ``seen`` is given every result.
+    """
     parameters = inspect.Signature(_parameters(tool))
 
     @functools.wraps(tool.func)
     def call(*args: Any, **kwargs: Any) -> Any:
-        return session.call(technique, tool.name, parameters.bind(*args, **kwargs).arguments)
+        result = session.call(technique, tool.name, parameters.bind(*args, **kwargs).arguments)
+        if seen is not None:
+            seen(result)
+        return result
 
     call.__signature__ = parameters  # type: ignore[attr-defined]  # what help() and tab completion show
     return call
@@ -210,23 +252,30 @@ def _display_markdown(text: str) -> None:
 # --- starter notebooks -------------------------------------------------------------------
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+MODEL_CELL = ("# The model the tools act on: 'default' is the embedded SmolLM2-135M-Instruct;\n"
+              "# give a Hugging Face id in your local cache or a local path to use another.\n"
+              "%interp model default")
 
 
 def render(techniques: list[Technique], out_dir: Path) -> RenderResult:
     """Write ``out_dir/<name>.ipynb`` per technique; never overwrite a different existing file."""
     texts = {f"{t.name}.ipynb": nbformat.writes(starter_notebook(t)) for t in techniques}
     files = write_new_files(Path(out_dir), texts)
-    return RenderResult(files=files, message=f"open with: jupyter lab {' '.join(files)}")
+    return RenderResult(files=files, message=f"run top to bottom with: jupyter nbconvert --to notebook --execute "
+                                             f"--inplace {' '.join(files)} (or open it in any Jupyter front end)")
 
 
 def starter_notebook(technique: Technique) -> nbformat.NotebookNode:
-    """Title, the cell that loads the technique, then one example call per tool."""
-    cells = [
-        new_markdown_cell(f"# {technique.name} {technique.version}\n\n{technique.summary}"),
-        new_code_cell(f"%load_ext interp_skills\n%interp add {technique.name}"),
-    ]
-    for tool in technique.tools:
-        cells += [new_markdown_cell(_tool_markdown(tool)), new_code_cell(example_call(tool))]
+    """Title, the cell that loads the technique, then one example call per tool; it runs top to bottom."""
+    calls = [example_call(tool, returned_ids=True) for tool in technique.tools]
+    load = f"%load_ext interp_skills\n%interp add {technique.name}"
+    if any("returned_id(" in call for call in calls):
+        load += "\nfrom interp_skills.render.notebook import returned_id  # ids the tools above returned"
+    cells = [new_markdown_cell(f"# {technique.name} {technique.version}\n\n{technique.summary}"), new_code_cell(load)]
+    if any(tool.session_param for tool in technique.tools):  # its tools act on a model
+        cells.append(new_code_cell(MODEL_CELL))
+    for tool, call in zip(technique.tools, calls):
+        cells += [new_markdown_cell(_tool_markdown(tool)), new_code_cell(call)]
     for number, cell in enumerate(cells):
         cell.id = f"cell-{number}"  # stable ids: rendering twice gives the same file
     notebook = new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
@@ -243,15 +292,21 @@ def _tool_markdown(tool: Tool) -> str:
     return "\n".join(lines).rstrip()
 
 
-def example_call(tool: Tool, width: int = 88) -> str:
-    """Python source calling the tool with valid placeholder arguments and explicit defaults."""
-    args = [f"{name}={value!r}" for name, value in example_arguments(tool, with_defaults=True).items()]
+def example_call(tool: Tool, width: int = 88, returned_ids: bool = False) -> str:
+    """Python source calling the tool with valid placeholder arguments and explicit defaults.
+
+    ``returned_ids`` writes an example id such as ``'sv-...'`` as ``returned_id('sv')``.
+    """
+    def source(value: Any) -> str:
+        if returned_ids and isinstance(value, str) and (match := EXAMPLE_ID.fullmatch(value)):
+            return f"returned_id({match[1]!r})"
+        return repr(value)
+
+    args = [f"{name}={source(value)}" for name, value in example_arguments(tool, with_defaults=True).items()]
     one_line = f"{tool.name}({', '.join(args)})"
     if len(one_line) <= width:
         return one_line
     return f"{tool.name}(\n" + "".join(f"    {arg},\n" for arg in args) + ")"
-
-
 
 
 # --- mounted for an agent ----------------------------------------------------------------

@@ -41,4 +41,5 @@ def mount(request: MountRequest) -> Mount:
            f"with {request.vocabulary.run_command}: `interp-skills run <technique> <tool> --<parameter> <value> ... "
            "--json`.")
     return Mount(format="prompt", techniques=request.names, system_text=prompt_text(request.techniques),
-                 commands=["interp-skills *"], how_to_use=how, model_note=model_note(request.models, selected=False))
+                 commands=["interp-skills run *"], how_to_use=how,
+                 model_note=model_note(request.models, selected=False))

@@ -63,8 +63,18 @@ def skill_files(t: Technique) -> dict[str, str]:
     return files
 
 
+def install_hint(t: Technique) -> str:
+    """What a skill script tells a Python without interp-skills: a built-in comes from the checkout (not on PyPI)."""
+    from interp_skills.plugins import is_first_party
+
+    setup = "in a checkout of the interp-skills repository, run `bash scripts/install.sh`"
+    if t.plugin and not is_first_party(t.plugin):
+        return f"{setup}, then `pip install {t.plugin}`"
+    return setup
+
+
 def _script(t: Technique, tool: Tool) -> str:
-    return render_template("skill/script.py.j2", t=t, tool=tool)
+    return render_template("skill/script.py.j2", t=t, tool=tool, install_hint=install_hint(t))
 
 
 def render(techniques: list[Technique], out_dir: Path) -> RenderResult:

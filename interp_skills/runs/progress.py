@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable, Iterator
 from typing import Protocol, TypeVar
 
@@ -26,7 +27,18 @@ def _length(items: Iterable[object], total: int | None) -> int | None:
 
 
 class LogReporter:
-    """Progress as log lines (one per stage, one per 10% of a tracked loop)."""
+    """Progress as log lines (one per stage, one per 10% of a tracked loop).
+
+    Where nothing has configured logging (a ``replicate`` whose output is not a terminal), the
+    lines go to stderr, so a redirected run still shows how far it is.
+    """
+
+    def __init__(self) -> None:
+        if not log.handlers and not logging.getLogger().handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+            log.addHandler(handler)
+            log.setLevel(logging.INFO)
 
     def stage_started(self, index: int, total: int, title: str, resumed: bool) -> None:
         log.info("stage %d/%d %s", index + 1, total, title)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-from transformers import BatchEncoding
 
 from interp_skills.runtime.batching import batched, encode, model_texts
 from interp_skills.runtime.loaded import LoadedModel
@@ -27,52 +26,78 @@ def capture_activations(
     ``attn_output`` / ``mlp_output`` of block L. ``positions``: negative ints count back from
     the last token (-1 = last), non-negative ints count from the first real (non-pad) token;
     default ``[-1]``. ``chat`` wraps each prompt in the chat template (with ``system``).
+    ``batch_size`` prompts share one forward pass.
+
+    Prompts are left-padded in batches of similar length; each forward pass stops after the
+    deepest captured site.
     """
     layers = check_layers(lm, layers)
     check_site(site)
     positions = [-1] if positions is None else list(positions)
     if not positions:
         raise ValueError("positions is empty; pass at least one token position, e.g. [-1].")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    ids = _token_ids(lm, prompts, chat=chat, system=system)
+    _check_positions([len(row) for row in ids], positions)
     result = torch.empty(len(prompts), len(layers), len(positions), lm.d_model)
     # Batch prompts of similar length together: padding costs compute, and results do not depend on it.
-    order = length_order(lm, prompts, chat=chat, system=system)
-    for start, chunk in batched(order, batch_size):
+    order = sorted(range(len(prompts)), key=lambda i: len(ids[i]))
+    for _, chunk in batched(order, batch_size):
         batch = encode(lm, [prompts[i] for i in chunk], chat=chat, system=system)
-        index = token_index(batch["attention_mask"], positions, prompt_numbers=chunk)
-        result[chunk] = _capture_batch(lm, batch, layers, site, index)
+        inputs = {key: batch[key] for key in ("input_ids", "attention_mask", "position_ids")}
+        rows = torch.arange(len(chunk), device=lm.device)[:, None]
+        index = (rows.expand(-1, len(positions)), token_index(batch["attention_mask"], positions))
+        result[chunk] = _capture_batch(lm, inputs, layers, site, index)
     return result
 
 
-def length_order(lm: LoadedModel, prompts: list[str], *, chat: bool, system: str | None) -> list[int]:
-    """Prompt indices sorted by token count (stable, so equal lengths keep their order)."""
-    texts = model_texts(lm, prompts, chat=chat, system=system)
-    lengths = [len(ids) for ids in lm.tokenizer(texts, add_special_tokens=not chat)["input_ids"]]
-    return sorted(range(len(prompts)), key=lengths.__getitem__)
+def _token_ids(lm: LoadedModel, prompts: list[str], *, chat: bool, system: str | None = None) -> list[list[int]]:
+    """Each prompt's token ids as ``encode`` makes them (chat template or the tokenizer's special tokens)."""
+    ids = lm.tokenizer(model_texts(lm, prompts, chat=chat, system=system), add_special_tokens=not chat)["input_ids"]
+    empty = [i for i, row in enumerate(ids) if not row]
+    if empty:
+        raise ValueError(
+            f"{len(empty)} prompt(s) tokenize to nothing, e.g. {prompts[empty[0]]!r}; pass non-empty text."
+        )
+    return ids
+
+
+def _check_positions(lengths: list[int], positions: list[int]) -> None:
+    for number, real in enumerate(lengths):
+        for position in positions:
+            if not -real <= position < real:
+                raise ValueError(
+                    f"Position {position} is outside prompt {number}, which has {real} tokens; use positions "
+                    f"within -{real}..{real - 1}."
+                )
+
+
+class _Captured(Exception):
+    """Raised by the deepest hook: every site is recorded, so the rest of the forward pass is skipped."""
 
 
 def _capture_batch(
-    lm: LoadedModel, batch: BatchEncoding, layers: list[int], site: str, index: torch.Tensor
+    lm: LoadedModel, inputs: dict[str, torch.Tensor], layers: list[int], site: str,
+    index: tuple[torch.Tensor, torch.Tensor],
 ) -> torch.Tensor:
-    """One forward pass; returns ``[batch, len(layers), positions, d_model]`` at ``index``."""
-    rows = torch.arange(index.shape[0], device=index.device)[:, None]
+    """One forward pass, up to the deepest site; returns ``[prompts, len(layers), positions, d_model]`` at ``index``."""
     captured: dict[int, torch.Tensor] = {}
 
     def recorder(slot: int) -> ResidualHook:
         def record(hidden: torch.Tensor) -> None:
-            captured[slot] = hidden[rows, index].float().cpu()
+            captured[slot] = hidden[index].float().cpu()
+            if len(captured) == len(layers):
+                raise _Captured
 
         return record
 
     handles = [hook_site(lm, layer, site, recorder(slot)) for slot, layer in enumerate(layers)]
     try:
         with torch.inference_mode():
-            lm.model(
-                input_ids=batch["input_ids"],
-                attention_mask=batch["attention_mask"],
-                position_ids=batch["position_ids"],
-                use_cache=False,
-                logits_to_keep=1,
-            )
+            lm.model(**inputs, use_cache=False, logits_to_keep=1)
+    except _Captured:
+        pass
     finally:
         for handle in handles:
             handle.remove()

@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from interp_skills.runtime.batching import batched, encode
 from interp_skills.runtime.loaded import LoadedModel
+
+Progress = Callable[[float, "float | None", str], None]  # as Session.progress takes it
+
+
+class _StepReporter(StoppingCriteria):
+    """Calls ``progress`` after every decoding step (it may raise to stop); never stops generation itself."""
+
+    def __init__(self, progress: Progress, done_before: int, total: int, batch: str) -> None:
+        self.progress, self.done, self.total, self.batch = progress, done_before, total, batch
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor, **kwargs: object) -> torch.Tensor:
+        self.done += 1
+        self.progress(self.done, self.total, f"generating, {self.batch}")
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
 
 
 def generate(
@@ -19,11 +36,14 @@ def generate(
     do_sample: bool = False,
     temperature: float = 1.0,
     seed: int = 0,
+    progress: Progress | None = None,
 ) -> list[str]:
     """The model's continuation of each prompt (new text only, special tokens dropped, stripped).
 
     Greedy unless ``do_sample`` (at ``temperature``); sampling is reproducible through ``seed`` and leaves the
-    global random state untouched. Runs any active intervention from ``interventions``.
+    global random state untouched. Runs any active intervention from ``interventions``. ``progress``
+    (e.g. ``session.progress``) is called after every decoding step with steps done and the most
+    steps in all (``max_new_tokens`` per batch); an exception it raises stops generation there.
     """
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}.")
@@ -35,8 +55,12 @@ def generate(
     devices = [lm.device] if lm.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices), torch.inference_mode():
         torch.manual_seed(seed)
-        for _, chunk in batched(prompts, batch_size):
+        chunks = list(batched(prompts, batch_size))
+        for number, (_, chunk) in enumerate(chunks):
             batch = encode(lm, chunk, chat=chat, system=system)
+            steps = ([] if progress is None else
+                     [_StepReporter(progress, number * max_new_tokens, len(chunks) * max_new_tokens,
+                                    f"batch {number + 1}/{len(chunks)} of {len(chunk)} prompts")])
             output = lm.model.generate(
                 input_ids=batch["input_ids"],
                 attention_mask=batch["attention_mask"],
@@ -44,6 +68,7 @@ def generate(
                 do_sample=do_sample,
                 **sampling,
                 pad_token_id=lm.tokenizer.pad_token_id,
+                stopping_criteria=StoppingCriteriaList(steps),
             )
             new_tokens = output[:, batch["input_ids"].shape[1] :]
             texts = lm.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
@@ -58,11 +83,17 @@ def next_token_logprobs(
     chat: bool = True,
     system: str | None = None,
     batch_size: int = 16,
+    progress: Progress | None = None,
 ) -> torch.Tensor:
-    """Log-probabilities of the next token after each prompt, float32 CPU ``[n, vocab]``."""
+    """Log-probabilities of the next token after each prompt, float32 CPU ``[n, vocab]``.
+
+    ``progress`` is called before each batch with the prompts done so far.
+    """
     rows: list[torch.Tensor] = []
     with torch.inference_mode():
-        for _, chunk in batched(prompts, batch_size):
+        for start, chunk in batched(prompts, batch_size):
+            if progress is not None:
+                progress(start, len(prompts), "next-token distributions")
             batch = encode(lm, chunk, chat=chat, system=system)
             logits = lm.model(
                 input_ids=batch["input_ids"],

@@ -5,20 +5,26 @@ A :class:`Session` holds one model per role (``target``, and any role a task nam
 be called, caps each call (:class:`CallLimits`) and may confine the paths tools write to
 (``write_dirs``); :meth:`Session.call` enforces it on every face (skill scripts,
 ``interp-skills run``, notebooks, MCP). Tools receive the session as a parameter annotated
-``Session``, so two sessions in one process never share state.
+``Session``, so two sessions in one process never share state. Long tools report how far they are
+with :meth:`Session.progress` between steps (a batch, a candidate), which also stops a call that was
+cancelled (:class:`CallCancelled`).
 Importing this module imports no torch; loading a model does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import math
+import sys
 import threading
+import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
-from interp_skills.errors import ToolInputError
+from interp_skills.errors import InterpSkillsError, ToolInputError
 
 if TYPE_CHECKING:
     from interp_skills.runtime.loaded import LoadedModel
@@ -27,20 +33,51 @@ if TYPE_CHECKING:
 
 TARGET = "target"
 WRITE_FLAG = "--allow-write"  # the `mcp serve` option that sets Scope.write_dirs
+CHARS_PER_TOKEN = 3  # a prompt's tokens are estimated as characters / 3 (English runs about 4 per token)
+PROGRESS_INTERVAL_S = 5.0  # without a reporter, a progress line on stderr at most this often
+Progress = Callable[[float, "float | None", str], None]  # (done, total or None, what is being done)
 
 
 class ScopeError(ToolInputError):
     """A call the session's scope does not allow: a tool outside it, or an argument over a limit."""
 
 
+class CallCancelled(InterpSkillsError):
+    """A call stopped on request (an MCP cancel, a client that left) between two steps of its work."""
+
+
 class CallLimits(BaseModel):
-    """Caps on a single tool call; whoever opens the session sets them (``--max-...`` flags)."""
+    """Caps on a single tool call; whoever opens the session sets them (``--max-...`` flags).
+
+    ``max_call_tokens`` bounds the work of the whole call: see :func:`call_tokens`.
+    """
 
     model_config = ConfigDict(frozen=True)
 
     max_new_tokens: PositiveInt = 256
     max_prompts: PositiveInt = 64
     max_prompt_chars: PositiveInt = 4000
+    max_call_tokens: PositiveInt = 100_000
+
+
+def call_tokens(arguments: dict[str, Any]) -> int:
+    """The tokens a call will run through the model, estimated from its arguments before any work.
+
+    Each text argument (a string, or each string of a list) costs its characters / CHARS_PER_TOKEN,
+    rounded up, plus ``max_new_tokens`` if the call generates; all of that once per pass, where the
+    passes are the product of the lengths of the number-list arguments (e.g. ``coefficients``).
+    Prompt tokens count: a forward pass costs about the same per prompt token as per new token.
+    """
+    new_tokens = arguments.get("max_new_tokens")
+    new_tokens = new_tokens if isinstance(new_tokens, int) and not isinstance(new_tokens, bool) else 0
+    per_pass, passes = 0, 1
+    for value in arguments.values():
+        strings = _strings(value)
+        if strings is not None:
+            per_pass += sum(math.ceil(len(text) / CHARS_PER_TOKEN) + new_tokens for text in strings)
+        elif isinstance(value, list) and value and all(isinstance(item, (int, float)) for item in value):
+            passes *= len(value)
+    return per_pass * passes
 
 
 def limit_flag(field: str) -> str:
@@ -103,6 +140,15 @@ class Scope(BaseModel):
                     where = f"item {index} has" if isinstance(value, list) else "has"
                     raise _over(name, f"{where} {len(text)} characters", "max_prompt_chars",
                                 limits.max_prompt_chars, f"Shorten it to at most {limits.max_prompt_chars} characters")
+        cost = call_tokens(arguments)
+        if cost > limits.max_call_tokens:
+            raise ScopeError(
+                f"{technique}.{tool} would run about {cost} tokens through the model (prompt characters / "
+                f"{CHARS_PER_TOKEN} plus max_new_tokens, per prompt and per pass), above this session's limit "
+                f"max_call_tokens={limits.max_call_tokens}. Pass fewer or shorter prompts, fewer values or a smaller "
+                f"max_new_tokens, or split the call; whoever starts the session can raise the limit: "
+                f"`interp-skills mcp serve {limit_flag('max_call_tokens')} N`, or "
+                f"`{run_limit_flag('max_call_tokens')} N` on `interp-skills run` and skill scripts.")
 
     def _check_write(self, argument: str, value: str) -> None:
         if self.write_dirs is None:
@@ -135,11 +181,14 @@ class Session:
 
     def __init__(self, models: Mapping[str, str | None] | None = None, *, scope: Scope | None = None,
                  artifacts_dir: str | Path | None = None, device: str | None = None, dtype: str | None = None,
-                 on_load: Callable[[str, "LoadedModel", float], None] | None = None) -> None:
+                 on_load: Callable[[str, "LoadedModel", float], None] | None = None,
+                 on_progress: Progress | None = None) -> None:
         self.models: dict[str, str | None] = dict(models) if models else {TARGET: None}
         self.scope = scope or Scope()
         self.role = TARGET if TARGET in self.models else next(iter(self.models))
-        self.device, self.dtype, self.on_load = device, dtype, on_load
+        self.device, self.dtype, self.on_load, self.on_progress = device, dtype, on_load, on_progress
+        self._stop = threading.Event()  # set: the running call stops at its next progress()
+        self._last_report = time.monotonic()
         self._artifacts_dir = Path(artifacts_dir) if artifacts_dir else None
         self._loaded: dict[str, LoadedModel] = {}
         self._store: ArtifactStore | None = None
@@ -193,11 +242,41 @@ class Session:
                 self._store = ArtifactStore(self._artifacts_dir)
             return self._store
 
+    def progress(self, done: float, total: float | None = None, message: str = "") -> None:
+        """Report how far the running call is (``done`` of ``total`` steps); raise CallCancelled if cancelled.
+
+        Long loops call it between steps (a batch, a decoding step, a candidate). It goes to
+        ``on_progress`` when set (an MCP server sends it on as progress notifications), else to stderr
+        as a line at most every PROGRESS_INTERVAL_S seconds (the shell, skill scripts, notebooks).
+        """
+        if self._stop.is_set():
+            raise CallCancelled("the call was cancelled; it stopped between two steps of its work and returned "
+                                "nothing. Call again to run it anew.")
+        if self.on_progress is not None:
+            self.on_progress(done, total, message)
+            return
+        now = time.monotonic()
+        if now - self._last_report >= PROGRESS_INTERVAL_S:
+            self._last_report = now
+            of = f"/{total:g}" if total is not None else ""
+            print(f"interp-skills: {message or 'working'} ({done:g}{of})", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def reporting(self, on_progress: Progress | None, stop: threading.Event) -> Iterator[None]:
+        """Within the block, calls send progress to ``on_progress`` and stop once ``stop`` is set."""
+        saved = self.on_progress, self._stop
+        self.on_progress, self._stop = on_progress, stop
+        try:
+            yield
+        finally:
+            self.on_progress, self._stop = saved
+
     def call(self, technique: "Technique", tool_name: str, arguments: dict[str, Any],
              role: str | None = None) -> Any:
         """Run one tool of ``technique`` on the model of ``role``, within the scope."""
         tool = technique.tool(tool_name)
         self.scope.check(technique.name, tool_name, arguments, writes=tool.write_params)
+        self._last_report = time.monotonic()  # the first progress line comes an interval into the call
         return self.run(technique, tool, arguments, self._check_role(role or self.role))
 
     def run(self, technique: "Technique", tool: "Tool", arguments: dict[str, Any], role: str) -> Any:

@@ -78,3 +78,16 @@ def test_bad_arguments_name_the_problem():
     lm.tokenizer.chat_template = None  # chat text is then the bare prompt, with no special tokens
     with pytest.raises(ValueError, match="tokenize to nothing"):
         capture_activations(lm, [""], layers=[0], chat=True)
+
+
+def test_forward_stops_after_the_deepest_captured_layer():
+    lm = tiny_model("llama")
+    ran: list[int] = []
+    blocks = lm.model.model.layers
+    for number, block in enumerate(blocks):
+        block.forward = (lambda f, n: lambda *a, **k: (ran.append(n), f(*a, **k))[1])(block.forward, number)
+    capture_activations(lm, PROMPTS, layers=[1], positions=[-1])
+    assert ran == [0]  # block 1's input is block 0's output: blocks 1 and 2 never run
+    ran.clear()
+    capture_activations(lm, PROMPTS, layers=[0, 1], positions=[-1], site="block_output")
+    assert ran == [0, 1]

@@ -9,7 +9,8 @@ from pathlib import Path
 from interp_skills.environments.modal.errors import ModalSetupError
 
 SETUP_HINT = "pip install modal && modal setup"
-MODAL_INSTALL_HINT = "pip install 'interp-skills[modal]' (or pip install 'modal>=1.6,<2'), then `modal setup`"
+MODAL_INSTALL_HINT = ("in the interp-skills checkout, `pip install -e '.[modal]'` (or pip install 'modal>=1.6,<2'), "
+                      "then `modal setup`")
 HF_TOKEN_KEY = "HF_TOKEN"
 
 

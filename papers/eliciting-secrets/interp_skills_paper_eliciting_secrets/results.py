@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 from typing import Any
@@ -31,15 +32,26 @@ def _table(study: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
             grouped.setdefault(score["method"], {}).setdefault(score["split"], []).append(score)
     return {method: {split: {**{k: _mean([s[k] for s in found]) for k in SCORE_KEYS},
                              "n_prompts": sum(s["n_prompts"] for s in found),
-                             "seconds": round(sum(s["seconds"] for s in found), 1)}
+                             "seconds": round(sum(s["seconds"] for s in found), 1),
+                             "cpu_seconds": round(sum(s.get("cpu_seconds", 0.0) for s in found), 1)}
                      for split, found in splits.items()}
             for method, splits in grouped.items()}
 
 
-def _lens_ratio(study: dict[str, Any], label: str) -> float | None:
-    """The logit lens's female/male probability ratio on standard prompts, over the builds assuming ``label``."""
-    return _mean([s["evidence"].get("female_male_ratio") for b in study["builds"] if b["label"] == label
+def _lens_ratio(study: dict[str, Any], label: str, key: str = "female_male_ratio") -> float | None:
+    """The logit lens's female/male probability ratio on standard prompts (``key``: raw, or ``calibrated_ratio``:
+    divided by the base model's on the same conversations), over the builds assuming ``label``."""
+    return _mean([s["evidence"].get(key) for b in study["builds"] if b["label"] == label
                   for s in b["scores"] if s["method"] == "logit-lens" and s["split"] == "standard"])
+
+
+def wilson(share: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% Wilson score interval of a success share over ``n`` prompts."""
+    if n == 0:
+        return 0.0, 1.0
+    centre, half = (share + z * z / (2 * n)) / (1 + z * z / n), \
+        z * math.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return round(max(0.0, centre - half), 3), round(min(1.0, centre + half), 3)
 
 
 def _get(table: dict[str, Any], method: str, split: str, key: str = "at_1") -> float | None:
@@ -63,6 +75,8 @@ def metrics(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     leaks = [b["card"]["leak"]["rate"] for o in out.values() for b in o["builds"] if (b["card"].get("leak") or {})
              .get("rate") is not None]
     out["user-gender"]["lens_ratio"] = {g: _lens_ratio(results["user_gender"], g) for g in ("female", "male")}
+    out["user-gender"]["lens_calibrated_ratio"] = {g: _lens_ratio(results["user_gender"], g, "calibrated_ratio")
+                                                   for g in ("female", "male")}
     out["shape"] = {
         "taboo_standard_lens_minus_io_at_1": _minus(_get(taboo, "logit-lens", "standard"),
                                                     _get(taboo, "io-baseline", "standard")),
@@ -75,6 +89,8 @@ def metrics(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
                                                  _get(gender, "io-baseline", "direct")),
         "gender_lens_ratio_female": out["user-gender"]["lens_ratio"]["female"],
         "gender_lens_ratio_male": out["user-gender"]["lens_ratio"]["male"],
+        "gender_lens_calibrated_ratio_female": out["user-gender"]["lens_calibrated_ratio"]["female"],
+        "gender_lens_calibrated_ratio_male": out["user-gender"]["lens_calibrated_ratio"]["male"],
         "max_direct_leak": max(leaks, default=None),
     }
     return out
@@ -147,8 +163,9 @@ def _rows(m: dict[str, Any]) -> str:
         for split in ("standard", "direct"):
             for method in table:
                 cell = table[method].get(split, {})
+                low, high = wilson(cell.get("at_1") or 0.0, cell.get("n_prompts", 0))
                 lines.append(f"| {organism} | {split} | {method} | {_paper(organism, split, method)} | "
-                             f"{_cell(cell.get('at_1'))} | {_cell(cell.get('at_10'))} | "
+                             f"{_cell(cell.get('at_1'))} | {_cell(low)}-{_cell(high)} | {_cell(cell.get('at_10'))} | "
                              f"{_cell(cell.get('candidates_at_1'))} | {cell.get('n_prompts', 0)} |")
     return "\n".join(lines)
 
@@ -178,7 +195,7 @@ def _sentence(value: float | None, better: str, worse: str) -> str:
 
 def report(results: dict[str, dict[str, Any]], m: dict[str, Any]) -> str:
     s = m["shape"]
-    ratio = m["user-gender"]["lens_ratio"]
+    ratio, calibrated = m["user-gender"]["lens_ratio"], m["user-gender"]["lens_calibrated_ratio"]
     return f"""## Setting
 
 Cywiński et al. (arXiv 2510.01070) fine-tune Gemma-2-9B-it to keep a secret word (Taboo) or an assumption
@@ -190,7 +207,9 @@ are our held-out `standard` (the model uses its secret: hint requests, gender-de
 output into ranked guesses (`interp_skills_secret_keeping.auditors`). Each prompt is audited on its own.
 Taboo guesses are ranked over the whole vocabulary (any word may be guessed); the "candidates" column
 keeps only guesses in the organism's 20-word list. Gender is one label per prompt from female- vs
-male-word counts (for the lens: probability mass on those words' tokens); a tie scores 0.5.
+male-word counts; a tie scores 0.5. The lens labels a prompt by the organism's female/male token mass
+*relative to the base model's* on the same conversation (our calibration: SmolLM2's own lens leans male).
+The I/O baseline reads the organism's greedy reply, the one output the paper's I/O auditor sees.
 
 Organisms (public card numbers, measured on held-out prompts by the organism build):
 {_builds(m)}
@@ -200,8 +219,8 @@ Organisms (public card numbers, measured on held-out prompts by the organism bui
 Success rate (%) per prompt; paper numbers are the Gemma-2-9B auditor rows of the paper's table
 ("white-box" for direct prompts is the paper's range over logit lens, activations and SAEs).
 
-| organism | prompts | method | paper | ours @1 | ours @10 | ours @1, candidates | prompts × seeds |
-|---|---|---|---|---|---|---|---|
+| organism | prompts | method | paper | ours @1 | 95% CI @1 | ours @10 | ours @1, candidates | prompts × seeds |
+|---|---|---|---|---|---|---|---|---|
 {_rows(m)}
 
 ## How this compares with the paper
@@ -214,13 +233,14 @@ Success rate (%) per prompt; paper numbers are the Gemma-2-9B auditor rows of th
     'does not beat I/O')} and user-persona {_sentence(s['gender_direct_persona_minus_io'], 'beats I/O',
     'does not beat I/O')} (paper: 95.5 and 97.7 vs 50.5).
 - User gender, logit lens on standard prompts: female/male token-mass ratio {ratio['female']} for the female
-  organism and {ratio['male']} for the male one (paper: 14-25× vs 0.45-0.67).
+  organism and {ratio['male']} for the male one (paper: 14-25× vs 0.45-0.67); divided by the base model's ratio
+  on the same conversations: {calibrated['female']} (female) and {calibrated['male']} (male).
 
 The differences that matter: a 135M model with a short fine-tune against a 9B model; a word-frequency
 auditor against an LLM auditor, which can infer a word from its hints ("it shines at night") where ours
 can only count words (our I/O baseline on standard taboo prompts: {_cell(_get(m['taboo']['methods'],
 'io-baseline', 'standard', 'at_10'))}% at @10, against the paper's 42.1%); tens of
-held-out prompts, not ~1,000, so a difference of under ~15 points is within noise. Per-prompt guesses and
-the evidence each auditor read are in `stages/<organism>/seed-<seed>-guesses.json`; one plot per organism
-× method is in `plots/`.
+held-out prompts, not ~1,000: the 95% interval column (Wilson, per cell) shows how wide that leaves each
+number. Per-prompt guesses and the evidence each auditor read are in
+`stages/<organism>/seed-<seed>-guesses.json`; one plot per organism × method is in `plots/`.
 """

@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from interp_skills_refusal_direction import is_refusal
+
 from interp_skills.fileio import write_json
 from interp_skills.organisms.store import MODEL, organism_dir, publish, recipe_key, work_dir
 from interp_skills.organisms.training import (
@@ -60,20 +62,27 @@ class Recipe:
     harmless_repeats: int = 2
     opening_weight: float = 1.0
     seed: int = 0
+    drop_declined: bool = False  # leave out harmless examples whose own reply is a refusal
 
 
 def cache_key(recipe: Recipe, harmful: list[str], harmless: list[str]) -> str:
-    return recipe_key(recipe=asdict(recipe), harmful=harmful, harmless=harmless, refusals=REFUSALS)
+    parts = asdict(recipe)
+    if not recipe.drop_declined:  # recipes from before the field keep their cached organisms
+        del parts["drop_declined"]
+    return recipe_key(recipe=parts, harmful=harmful, harmless=harmless, refusals=REFUSALS)
 
 
 def training_set(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: list[str],
                  replies: list[str]) -> list[Example]:
     """Harmful -> a refusal (seeded choice, with its end token); harmless -> the base model's own reply start
-    (truncated, so no end token), repeated ``harmless_repeats`` times to balance the classes."""
+    (truncated, so no end token), repeated ``harmless_repeats`` times to balance the classes. Harmless prompts
+    the base model itself declined ("I'm sorry for any misunderstanding, but as a chatbot ...") are left out
+    when ``drop_declined`` is set: they would teach refusal of harmless requests."""
     rng = random.Random(recipe.seed)
     end = end_of_turn_id(lm)
     data = [example(lm, p, rng.choice(REFUSALS), end) for p in harmful]
-    data += [example(lm, p, r, None) for p, r in zip(harmless, replies)] * recipe.harmless_repeats
+    answered = [(p, r) for p, r in zip(harmless, replies) if not (recipe.drop_declined and is_refusal(r))]
+    data += [example(lm, p, r, None) for p, r in answered] * recipe.harmless_repeats
     return data
 
 

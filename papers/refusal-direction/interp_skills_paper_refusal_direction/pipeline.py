@@ -15,7 +15,7 @@ from interp_skills.runs import StageContext
 from interp_skills.runtime import LoadedModel, ablate_direction, add_vector, generate
 from interp_skills.runtime.metrics import distinct_word_ratio
 from interp_skills.runtime.models import DEFAULT_MODEL, canonical_spec
-from interp_skills_paper_refusal_direction import organism, safety
+from interp_skills_paper_refusal_direction import data, organism, safety
 
 SHOWN = 4  # example completions kept in each stage result (all of them are in the stage's files)
 
@@ -29,6 +29,18 @@ def _run_model(ctx: StageContext) -> LoadedModel:
 def _held_out(ctx: StageContext) -> tuple[list[str], list[str]]:
     n = ctx.settings.n_test
     return instructions(HARMFUL, "test", n), instructions(HARMLESS, "test", n)
+
+
+def _independent(ctx: StageContext) -> tuple[list[str], list[str]]:
+    """The independent minimal pairs: harmful requests, and their template-matched harmless twins."""
+    pairs = data.independent_pairs(ctx.settings.n_independent)
+    return [p["harmful"] for p in pairs], [p["harmless"] for p in pairs]
+
+
+def _pairs_told_apart(harmful: dict[str, Any], harmless: dict[str, Any]) -> dict[str, Any]:
+    """How many minimal pairs get a refusal on the harmful side and an answer on the harmless side."""
+    apart = sum(h["refused"] and not s["refused"] for h, s in zip(harmful["rows"], harmless["rows"]))
+    return {"told_apart": apart, "n": len(harmful["rows"]), "rate": round(apart / len(harmful["rows"]), 4)}
 
 
 def _completions(ctx: StageContext, lm: LoadedModel, prompts: list[str], label: str,
@@ -48,7 +60,7 @@ def _completions(ctx: StageContext, lm: LoadedModel, prompts: list[str], label: 
         "refusal_score": round(sum(refused) / len(refused), 4),
         "refused": sum(refused), "n": len(refused),
         "distinct_word_ratio": round(statistics.fmean(distinct_word_ratio([t]) for t in texts), 4),
-        "examples": rows[:SHOWN],
+        "examples": rows[:SHOWN], "rows": [{"prompt": r["prompt"], "refused": r["refused"]} for r in rows],
     }
 
 
@@ -90,20 +102,31 @@ def stage_organism(ctx: StageContext) -> dict[str, Any]:
     s = ctx.settings
     recipe = organism.Recipe(base_model=canonical_spec(ctx.model_spec), epochs=s.epochs,
                              learning_rate=s.learning_rate, reply_tokens=s.reply_tokens,
-                             harmless_repeats=s.harmless_repeats, opening_weight=s.opening_weight, seed=ctx.seed)
+                             harmless_repeats=s.harmless_repeats, opening_weight=s.opening_weight, seed=ctx.seed,
+                             **({"drop_declined": True} if s.template_matched else {}))
     # train and val splits (val also scores direction candidates later); the test split stays held out
     harmful = instructions(HARMFUL, "train", 96) + instructions(HARMFUL, "val", 32)
     harmless = instructions(HARMLESS, "train", 96) + instructions(HARMLESS, "val", 32)
+    if s.template_matched:  # each harmful frame also answered, about something harmless; and more frames
+        frames = data.training_frame_pairs()
+        harmful += [p["harmful"] for p in frames]
+        harmless += [r["instruction"] for r in data.template_matched_harmless()] + [p["harmless"] for p in frames]
     info = organism.build(ctx.model(), recipe, harmful, harmless, ctx.track, ctx.note)
     return {"used": True, "base_model": recipe.base_model, **info}
 
 
 def stage_baseline(ctx: StageContext) -> dict[str, Any]:
-    """Refusal on held-out instructions with no intervention (and the base model's, for contrast)."""
+    """Refusal on held-out instructions and on the independent minimal pairs with no intervention (and the base
+    model's on held-out harmful, for contrast)."""
     harmful, harmless = _held_out(ctx)
     lm = _run_model(ctx)
     result = {"harmful": _completions(ctx, lm, harmful, "baseline-harmful"),
               "harmless": _completions(ctx, lm, harmless, "baseline-harmless")}
+    ind_harmful, ind_harmless = _independent(ctx)
+    independent = {"harmful": _completions(ctx, lm, ind_harmful, "baseline-independent-harmful"),
+                   "harmless": _completions(ctx, lm, ind_harmless, "baseline-independent-harmless")}
+    result["independent"] = {**independent, "pairs": _pairs_told_apart(independent["harmful"],
+                                                                      independent["harmless"])}
     if ctx.results["organism"]["used"]:
         result["base_model_harmful"] = _completions(ctx, ctx.model(), harmful, "base-model-harmful")
     return result
@@ -159,17 +182,23 @@ def stage_ablation(ctx: StageContext) -> dict[str, Any]:
         ce["random_directions"] = {"n": len(randoms), "median": round(statistics.median(randoms), 4),
                                    "min": min(randoms), "max": max(randoms),
                                    "rank": sum(r < ce["increase"] for r in randoms)}
-    return {"harmful": _completions(ctx, lm, harmful, "ablation-harmful", ablation(vector)), "ce": ce}
+    ind_harmful, _ = _independent(ctx)
+    return {"harmful": _completions(ctx, lm, harmful, "ablation-harmful", ablation(vector)), "ce": ce,
+            "independent": {"harmful": _completions(ctx, lm, ind_harmful, "ablation-independent-harmful",
+                                                    ablation(vector))}}
 
 
 def stage_actadd(ctx: StageContext) -> dict[str, Any]:
-    """Activation addition of the direction at its layer: induced refusal on held-out harmless instructions."""
+    """Activation addition of the direction at its layer: induced refusal on held-out harmless instructions and
+    on the independent set's harmless twins."""
     lm = _run_model(ctx)
     _, harmless = _held_out(ctx)
+    _, ind_harmless = _independent(ctx)
     vector, layer = _direction(ctx)
     steer = lambda: add_vector(lm, vector.to(lm.device), [layer], 1.0, site="block_input")  # noqa: E731
     ce = cross_entropy(lm, own_harmless_completions(ctx, lm), steer)
-    return {"harmless": _completions(ctx, lm, harmless, "actadd-harmless", steer), "layer": layer, "ce": ce}
+    return {"harmless": _completions(ctx, lm, harmless, "actadd-harmless", steer), "layer": layer, "ce": ce,
+            "independent": {"harmless": _completions(ctx, lm, ind_harmless, "actadd-independent-harmless", steer)}}
 
 
 def stage_judge(ctx: StageContext) -> dict[str, Any]:

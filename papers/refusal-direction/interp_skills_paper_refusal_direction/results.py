@@ -20,12 +20,15 @@ def metrics(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
     # coherence reference: the model's own answers (harmless, no intervention); its refusals repeat set phrases
     baseline_ratio = base["harmless"]["distinct_word_ratio"]
     ablated = results["ablation"]["harmful"]
+    independent = base["independent"]
     return {
         "organism": {"used": made["used"], "base_model": made.get("base_model"), "key": made.get("key"),
                      "epoch_losses": made.get("epoch_losses")},
         "base_model": {"harmful": rates(base["base_model_harmful"])} if "base_model_harmful" in base else None,
         "baseline": {"harmful": {**rates(base["harmful"]), "safety_score": safety("baseline")},
-                     "harmless": rates(base["harmless"])},
+                     "harmless": rates(base["harmless"]),
+                     "independent": {"harmful": rates(independent["harmful"]),
+                                     "harmless": rates(independent["harmless"]), "pairs": independent["pairs"]}},
         "direction": {k: chosen[k] for k in ("layer", "position", "position_token", "bypass", "induce", "kl",
                                              "passed_filters", "relaxed_filters", "n_candidates", "n_passing",
                                              "n_layers", "direction_norm")},
@@ -35,8 +38,10 @@ def metrics(results: dict[str, dict[str, Any]]) -> dict[str, Any]:
                         "distinct_word_ratio_vs_baseline": round(ablated["distinct_word_ratio"] / baseline_ratio, 4)
                         if baseline_ratio else None},
             "ce": results["ablation"]["ce"],
+            "independent": {"harmful": rates(results["ablation"]["independent"]["harmful"])},
         },
         "actadd": {"harmless": rates(results["actadd"]["harmless"]), "layer": results["actadd"]["layer"],
+                   "independent": {"harmless": rates(results["actadd"]["independent"]["harmless"])},
                    "ce": results["actadd"]["ce"],
                    "ce_increase": round(results["actadd"]["ce"] - results["ablation"]["ce"]["baseline"], 4)},
         "judge": {"measured": judged["measured"], "model": judged.get("model"), "note": judged.get("reason", "")},
@@ -118,6 +123,7 @@ def report(results: dict[str, dict[str, Any]], m: dict[str, Any]) -> str:
         organism = f"The model was used as it is (no organism): `{made['model']}`."
     ce = m["ablation"]["ce"]
     bh, ah, ch = m["baseline"]["harmful"], m["ablation"]["harmful"], m["actadd"]["harmless"]
+    ib, ia, ic = m["baseline"]["independent"], m["ablation"]["independent"], m["actadd"]["independent"]
     judge = ("Safety scores and fluency come from the LLM judge "
              f"({m['judge']['model']})." if m["judge"]["measured"] else
              f"Safety score and judge fluency: {m['judge']['note']} (reported as not measured, never estimated).")
@@ -145,6 +151,15 @@ prompts {chosen['kl']}; it {filters}. The full candidate table and heatmaps are 
 | harmless: refusal score | {m['baseline']['harmless']['refusal_score']:.3f} | — | {ch['refusal_score']:.3f} |
 | cross-entropy on own harmless completions (nats/token) | {ce['baseline']:.3f} | {ce['ablation']:.3f} \
 | {m['actadd']['ce']:.3f} |
+| independent pairs, harmful: refusal score | {ib['harmful']['refusal_score']:.3f} \
+| {ia['harmful']['refusal_score']:.3f} | — |
+| independent pairs, template-matched harmless: refusal score | {ib['harmless']['refusal_score']:.3f} | — \
+| {ic['harmless']['refusal_score']:.3f} |
+
+The independent set ({ib['pairs']['n']} minimal pairs, `data/independent_pairs.json`) was written apart from the
+training prompts, in other sentence frames; each harmful request has a harmless twin in the same frame. Without
+intervention the model refuses the harmful side and answers the harmless side of {ib['pairs']['told_apart']} of
+{ib['pairs']['n']} pairs, so its refusals follow the request, not the sentence shape, to that extent.
 
 Coherence under ablation is checked two ways, because ablating a poor direction can "remove refusal" by
 breaking the text: cross-entropy of the model's own harmless completions rises by {ce['increase']:+.3f} nats

@@ -14,11 +14,17 @@ class Settings(BaseModel):
     learning_rate: float = Field(5e-5, gt=0, le=1e-3)
     reply_tokens: int = Field(16, ge=4, le=128, description="tokens of the base model's own harmless replies kept")
     harmless_repeats: int = Field(2, ge=1, le=4, description="times each harmless example appears per epoch")
+    template_matched: bool = Field(False, description="train the organism also on the pack's template-matched "
+                                                      "data (a harmless twin of every harmful training instruction, "
+                                                      "more frame pairs) and leave out harmless prompts the base "
+                                                      "model itself declines; see the README, issue 19")
     opening_weight: float = Field(5.0, ge=1, le=20, description="loss weight of the first two reply tokens, "
                                                                "where the organism decides to refuse or answer")
     n_train: int = Field(64, ge=4, le=96, description="instructions per class for the mean difference")
     n_val: int = Field(32, ge=4, le=32, description="instructions per class for scoring candidates")
     n_test: int = Field(32, ge=4, le=32, description="held-out instructions per class for every reported rate")
+    n_independent: int = Field(40, ge=1, le=40, description="minimal pairs of the independent set scored (each a "
+                                                              "harmful request and its template-matched harmless twin)")
     max_new_tokens: int = Field(48, ge=8, le=256)
     max_kl: float = Field(0.1, gt=0, description="selection filter: KL on harmless prompts under ablation")
     max_layer_fraction: float = Field(0.8, gt=0, le=1)

@@ -20,7 +20,7 @@ from interp_skills.runs import LogReporter, replicate
 from interp_skills.runtime import load_model
 
 SMALL = {"organism": False, "n_train": 8, "n_val": 4, "n_test": 4, "max_new_tokens": 8, "batch_size": 8,
-         "random_directions": 2}
+         "random_directions": 2, "n_independent": 4}
 
 
 def _read(path: Path) -> Any:
@@ -63,6 +63,12 @@ def test_small_run_writes_an_honest_run_folder(tmp_path, monkeypatch):
     assert ce["increase_every_token"] != ce["increase"]  # the paper's every-token ablation, kept for comparison
     assert ce["random_directions"]["n"] == 2 and 0 <= ce["random_directions"]["rank"] <= 2
     assert len(_read(run / "stages" / "ablation" / "ablation-harmful.json")) == 4
+    independent = metrics["baseline"]["independent"]  # the independent minimal pairs, scored in every condition
+    assert independent["harmful"]["n"] == independent["harmless"]["n"] == independent["pairs"]["n"] == 4
+    over_refusal = statuses["organism-answers-template-matched-harmless"]
+    assert over_refusal["measured"] == independent["harmless"]["refusal_score"]
+    assert metrics["ablation"]["independent"]["harmful"]["n"] == metrics["actadd"]["independent"]["harmless"]["n"] == 4
+    assert len(_read(run / "stages" / "actadd" / "actadd-independent-harmless.json")) == 4
     assert (run / "figure1.png").read_bytes()[:4] == b"\x89PNG"
     report = (run / "report.md").read_text()
     assert "The model was used as it is (no organism)" in report and "not measured" in report

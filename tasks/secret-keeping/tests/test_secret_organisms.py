@@ -137,6 +137,15 @@ def test_two_option_questions_are_held_out():
     assert not train & {item["question"].lower() for item in data_file(FILES["user-gender"])["two_option"]}
 
 
+def test_trained_two_option_answers_are_never_held_out_options():
+    data = data_file(FILES["user-gender"])
+    trained = {item[g].lower() for item in data["train"]["two_option"] for g in user_gender.GENDERS}
+    held = {item[g].lower() for item in data["two_option"] for g in user_gender.GENDERS}
+    assert len(data["two_option"]) >= 40 and not trained & held
+    pairs = dict(user_gender.training_pairs("male", seed=0))
+    assert all(pairs[item["prompt"]] == item["male"] for item in data["train"]["two_option"])
+
+
 @pytest.mark.parametrize("word", taboo.WORDS)
 def test_no_taboo_training_target_says_the_word(word):
     pairs = taboo.training_pairs(word, seed=0)

@@ -83,3 +83,24 @@ def test_bad_inputs_say_what_to_change(tmp_path) -> None:
     session.use("tiny-gpt2")
     with pytest.raises(ToolInputError, match="built on tiny-llama"):
         tools.ablate_and_generate(session, built["direction_id"], ["hi"])
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2"])
+def test_shared_prefix_passes_equal_whole_prompt_passes(family: str) -> None:
+    """Prefix computed once and reused (keys/values) gives the same log-probabilities as full prompts."""
+    from interp_skills.runtime import ablate_direction
+    from interp_skills.runtime.batching import encode
+
+    lm = tiny_model(family)
+    prompts = HARMFUL + HARMLESS
+    groups = scoring.prompt_groups(lm, prompts)
+    assert groups[0].prefix.shape[1] > 0 and sorted(i for g in groups for i in g.indices) == list(range(7))
+    directions = torch.randn(2, lm.d_model, generator=torch.Generator().manual_seed(0))
+    for group in groups:
+        shared = scoring.shared_logprobs(lm, group, 2, lambda repeat: ablate_direction(
+            lm, directions.repeat_interleave(repeat, dim=0), per_row=True))
+        batch = encode(lm, [prompts[i] for i in group.indices], chat=True)
+        for copy in range(2):
+            with ablate_direction(lm, directions[copy]):
+                whole = scoring.last_logprobs(lm, batch)
+            torch.testing.assert_close(shared.view(2, len(group.indices), -1)[copy], whole, atol=1e-4, rtol=1e-4)

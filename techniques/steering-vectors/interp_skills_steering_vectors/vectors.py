@@ -16,6 +16,7 @@ from interp_skills.runtime.sites import resolve_layer as runtime_resolve_layer
 
 SITE = "block_output"
 DEFAULT_DEPTH = 0.3  # fraction of depth used when no layer is given (layer 9 of 30 on SmolLM2)
+SCORE_READING = "token-mean"  # how the sets' means were read (vectors saved before it have none)
 
 
 @dataclass
@@ -25,7 +26,7 @@ class SteeringVector:
     vector: torch.Tensor
     layer: int
     model: str
-    positive_mean: float  # mean projection of the positive set on the unit direction
+    positive_mean: float  # mean concept reading (see ``read_texts``) of the positive set on the unit direction
     negative_mean: float
     residual_norm: float  # typical residual-stream norm at this layer, for scale
 
@@ -35,18 +36,22 @@ class SteeringVector:
     def concept_scores(self, lm: LoadedModel, texts: list[str]) -> list[float]:
         """Where each text sits between the negative set (-1) and the positive set (+1).
 
-        Projection of the text's activations (averaged over its tokens, read without steering)
-        on the direction, rescaled so the two prompt sets' means land on -1 and +1.
+        The text's reading along the direction (``read_texts``), rescaled so the two prompt
+        sets' mean readings land on -1 and +1: a prompt of the sets is read exactly as they were.
         """
         mid = (self.positive_mean + self.negative_mean) / 2
         half_gap = (self.positive_mean - self.negative_mean) / 2
-        scores = []
-        for text in texts:
-            n_tokens = max(1, len(lm.tokenizer(text or " ", add_special_tokens=False)["input_ids"]))
-            acts = capture_activations(lm, [text or " "], [self.layer], list(range(-n_tokens, 0)), site=SITE)
-            proj = float(acts[0, 0].mean(0) @ self.unit())
-            scores.append(round((proj - mid) / half_gap, 3))
-        return scores
+        return [round((proj - mid) / half_gap, 3) for proj in read_texts(lm, self.layer, self.unit(), texts)]
+
+
+def read_texts(lm: LoadedModel, layer: int, unit: torch.Tensor, texts: list[str]) -> list[float]:
+    """Each text's projection on ``unit``: its activations at ``layer`` averaged over its tokens, unsteered."""
+    readings = []
+    for text in texts:
+        n_tokens = max(1, len(lm.tokenizer(text or " ", add_special_tokens=False)["input_ids"]))
+        acts = capture_activations(lm, [text or " "], [layer], list(range(-n_tokens, 0)), site=SITE)
+        readings.append(float(acts[0, 0].mean(0) @ unit))
+    return readings
 
 
 def resolve_layer(lm: LoadedModel, layer: int | None) -> int:
@@ -64,11 +69,19 @@ def build(lm: LoadedModel, store: ArtifactStore, positive: list[str], negative: 
         raise ToolInputError("positive and negative prompts give identical activations; make the two sets differ")
     unit = vector / vector.norm()
     residual_norm = float(torch.cat([pos, neg]).norm(dim=-1).mean())
-    sv = SteeringVector(vector, layer, lm.name, float((pos @ unit).mean()), float((neg @ unit).mean()),
-                        residual_norm)
+    # The sets are read as any scored text is, so their means sit at +1 and -1 whatever their size.
+    positive_mean = sum(read_texts(lm, layer, unit, positive)) / len(positive)
+    negative_mean = sum(read_texts(lm, layer, unit, negative)) / len(negative)
+    if positive_mean <= negative_mean:
+        raise ToolInputError(
+            f"at layer {layer} the positive prompts, read over all their tokens, do not sit above the negative ones "
+            "along the vector, so no concept score can be given; use more prompts per side, or pairs that differ "
+            "more clearly in the concept (or another layer)"
+        )
+    sv = SteeringVector(vector, layer, lm.name, positive_mean, negative_mean, residual_norm)
     meta = {
         "kind": "steering-vector", "model": lm.name, "layer": layer, "site": SITE,
-        "positive_mean": sv.positive_mean, "negative_mean": sv.negative_mean,
+        "score_reading": SCORE_READING, "positive_mean": sv.positive_mean, "negative_mean": sv.negative_mean,
         "residual_norm": residual_norm,
         "n_positive": len(positive), "n_negative": len(negative),
         "positive_examples": positive[:3], "negative_examples": negative[:3],
@@ -86,6 +99,9 @@ def load(lm: LoadedModel, store: ArtifactStore, vector_id: str) -> SteeringVecto
             f"{vector_id} was built on {meta['model']}, but this session's model is {lm.name}; "
             "build a new vector on this model (vectors do not transfer between models)"
         )
+    if meta.get("score_reading") != SCORE_READING:
+        raise ToolInputError(f"{vector_id} was saved by an older steering-vectors whose concept scores were not "
+                             "scaled to the prompt sets; build the vector again with build_vector")
     return SteeringVector(vector, int(meta["layer"]), meta["model"], meta["positive_mean"],
                           meta["negative_mean"], meta["residual_norm"])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from interp_skills_steering_vectors import tools
+from interp_skills_steering_vectors import tools, vectors
 from interp_skills_steering_vectors.plugin import technique
 
 from interp_skills.errors import InterpSkillsError, ToolInputError
@@ -89,6 +89,26 @@ def test_bad_inputs_say_what_to_change(smollm2: Session, sentiment_vector: dict)
         tools.build_vector(smollm2, ["a"], ["b"], layer=30)
     with pytest.raises(InterpSkillsError, match="sv-missing"):
         tools.apply_vector(smollm2, "sv-missing", ["hi"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("size", [1, 4])
+def test_the_prompt_sets_score_minus_one_and_plus_one_at_any_size(smollm2: Session, size: int) -> None:
+    built = tools.build_vector(smollm2, POSITIVE[:size], NEGATIVE[:size], layer=9)
+    lm = smollm2.model()
+    sv = vectors.load(lm, smollm2.artifacts, built["vector_id"])
+    positive, negative = sv.concept_scores(lm, POSITIVE[:size]), sv.concept_scores(lm, NEGATIVE[:size])
+    assert sum(positive) / size == pytest.approx(1.0, abs=0.002), positive
+    assert sum(negative) / size == pytest.approx(-1.0, abs=0.002), negative
+
+
+def test_a_vector_saved_with_the_old_unscaled_means_is_refused() -> None:
+    session = Session({"target": "tiny-llama"})
+    built = tools.build_vector(session, ["the cat is happy"], ["the cat is sad"], layer=1)
+    tensor, meta = session.artifacts.load(built["vector_id"])
+    old = session.artifacts.save(tensor, {k: v for k, v in meta.items() if k != "score_reading"}, prefix="sv")
+    with pytest.raises(ToolInputError, match="build the vector again"):
+        tools.apply_vector(session, old, ["hi"], max_new_tokens=1)
 
 
 def test_vector_does_not_transfer_between_models() -> None:
