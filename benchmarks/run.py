@@ -216,6 +216,15 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+KEPT_MARKER = "<!-- Sections below are written by other benchmark scripts (peers/); run.py keeps them. -->"
+
+
+def kept_sections(path: Path) -> str:
+    """What follows ``KEPT_MARKER`` in the current RESULTS.md, marker included ('' if none)."""
+    text = path.read_text() if path.exists() else ""
+    return "\n" + text[text.index(KEPT_MARKER):] if KEPT_MARKER in text else ""
+
+
 def refresh_readme(report: dict[str, Any]) -> None:
     readme = HERE / "README.md"
     text = readme.read_text() if readme.exists() else ""
@@ -268,7 +277,7 @@ def main() -> None:
         report["loadavg_after"] = load_average()
     report["busy_warning"] = busy_warning(report)
     (HERE / "results.json").write_text(json.dumps(report, indent=2) + "\n")
-    (HERE / "RESULTS.md").write_text(markdown(report))
+    (HERE / "RESULTS.md").write_text(markdown(report) + kept_sections(HERE / "RESULTS.md"))
     refresh_readme(report)
     print(f"wrote benchmarks/results.json and benchmarks/RESULTS.md ({report['total_s']:.0f} s)")
     if report["busy_warning"]:

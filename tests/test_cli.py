@@ -63,12 +63,13 @@ def test_render_every_format(toy_env, tmp_path: Path) -> None:
     assert bad.returncode == 1 and "no renderer named 'pdf'" in bad.stderr
 
 
-def test_add_refuses_to_clobber_an_edited_file(toy_env, tmp_path: Path) -> None:
+def test_add_keeps_an_edited_file_until_forced(toy_env, tmp_path: Path) -> None:
     assert cli(toy_env, "add", "toy-text", cwd=tmp_path).returncode == 0
     skill_md = tmp_path / ".claude" / "skills" / "toy-text" / "SKILL.md"
     skill_md.write_text(skill_md.read_text() + "edited\n")
     run = cli(toy_env, "add", "toy-text", cwd=tmp_path)
-    assert run.returncode == 1 and "--force" in run.stderr
+    said = " ".join(run.stdout.split())
+    assert run.returncode == 0 and "kept your edited file(s): SKILL.md (--force replaces them)" in said
     assert skill_md.read_text().endswith("edited\n")
     assert cli(toy_env, "add", "toy-text", "--force", cwd=tmp_path).returncode == 0
     assert not skill_md.read_text().endswith("edited\n")

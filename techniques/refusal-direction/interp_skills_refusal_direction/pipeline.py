@@ -14,6 +14,7 @@ from interp_skills.datasets import load_split
 from interp_skills.errors import ToolInputError
 from interp_skills.paths import cache_dir
 from interp_skills.runtime import ArtifactStore, LoadedModel
+from interp_skills.spec.session import Progress
 from interp_skills_refusal_direction import candidates, directions, plots, positions, scoring
 from interp_skills_refusal_direction.refusal import refusal_token_ids
 from interp_skills_refusal_direction.selection import DIGITS, Filters, candidate_table, choose, eligible, finite
@@ -49,7 +50,7 @@ def baseline_filter(lm: LoadedModel, prompts: list[str], token_ids: list[int], r
 
 def find_direction(lm: LoadedModel, store: ArtifactStore, *, n_train: int, n_val: int, filter_prompts: bool,
                    filters: Filters, batch_size: int, out_dir: Path | None, system: str | None = None,
-                   spare_first_token: bool = False) -> dict[str, Any]:
+                   spare_first_token: bool = False, progress: Progress | None = None) -> dict[str, Any]:
     """Run the search on the shipped datasets and save everything in ``store``; returns the summary for the tool.
 
     ``spare_first_token`` scores ablation without touching each prompt's first token (see ``ablate_direction``).
@@ -69,7 +70,7 @@ def find_direction(lm: LoadedModel, store: ArtifactStore, *, n_train: int, n_val
     diffs = candidates.mean_difference(lm, sets["harmful_train"], sets["harmless_train"], len(eoi), batch_size,
                                        system)
     scores = scoring.score_candidates(lm, diffs, sets["harmful_val"], sets["harmless_val"], token_ids, batch_size,
-                                      system, spare_first_token)
+                                      system, spare_first_token, progress)
     labels = positions.position_labels(lm, eoi)
     table = candidate_table(scores, labels, filters)
     best, relaxed = choose(table)

@@ -27,6 +27,7 @@ from transformers import BatchEncoding
 
 from interp_skills.runtime import LoadedModel, ablate_direction, add_vector
 from interp_skills.runtime.batching import batched, encode, model_texts
+from interp_skills.spec.session import Progress
 from interp_skills_refusal_direction.refusal import kl_divergence, refusal_log_odds
 
 # Fixed cost of one more group of prompts, in padded tokens per candidate (a prefix row and a pass).
@@ -158,13 +159,14 @@ def _cache_keyword(lm: LoadedModel) -> str:
 
 def score_candidates(lm: LoadedModel, candidates: torch.Tensor, harmful: list[str], harmless: list[str],
                      token_ids: list[int], batch_size: int = 64, system: str | None = None,
-                     spare_first_token: bool = False) -> CandidateScores:
+                     spare_first_token: bool = False, progress: Progress | None = None) -> CandidateScores:
     """Bypass, induce and KL scores of every candidate in ``candidates`` ``[n_positions, n_layers, d_model]``.
 
     ``batch_size`` caps the rows (candidate x prompt) of one forward pass; a group of prompts of
     similar length always shares a pass.
     ``system`` is the system prompt of the chat template (None: the template's default).
     ``spare_first_token`` leaves each prompt's first token out of the ablation (see ``ablate_direction``).
+    ``progress(done, total, message)`` is called after each forward pass (``Session.progress``: it may stop the call).
     """
     n_positions, n_layers, _ = candidates.shape
     flat = candidates.reshape(-1, lm.d_model)
@@ -178,6 +180,15 @@ def score_candidates(lm: LoadedModel, candidates: torch.Tensor, harmful: list[st
     ablated_odds = torch.full((len(flat), len(harmful) + len(harmless)), float("nan"))
     ablated_kl = torch.full((len(flat), len(harmless)), float("nan"))
     added_odds = torch.full((len(flat), len(harmless)), float("nan"))
+    passes = [(group, chunk) for groups in (both_groups, harmless_groups) for group in groups
+              for chunk in _chunks(scored, len(group.indices), batch_size)]
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, len(passes), "scoring candidate directions")
 
     for group in both_groups:
         rows = torch.tensor(group.indices)
@@ -192,6 +203,7 @@ def score_candidates(lm: LoadedModel, candidates: torch.Tensor, harmful: list[st
             if is_harmless.any():
                 ablated_kl[chunk[:, None], rows[is_harmless] - n_harmful] = kl_divergence(
                     baseline[rows[is_harmless]], ablated[:, is_harmless])
+            step()
 
     for group in harmless_groups:
         rows = torch.tensor(group.indices)
@@ -206,6 +218,7 @@ def score_candidates(lm: LoadedModel, candidates: torch.Tensor, harmful: list[st
 
             added = shared_logprobs(lm, group, len(chunk), addition).view(len(chunk), len(rows), -1)
             added_odds[chunk[:, None], rows] = refusal_log_odds(added, token_ids)
+            step()
 
     shape = (n_positions, n_layers)
     return CandidateScores(

@@ -64,7 +64,7 @@ def find_refusal_direction(
     filters = Filters(max_kl, min_induce, max_layer_fraction)
     return pipeline.find_direction(session.model(), session.artifacts, n_train=n_train, n_val=n_val,
                                    filter_prompts=filter_prompts, filters=filters, batch_size=batch_size,
-                                   out_dir=folder, system=system)
+                                   out_dir=folder, system=system, progress=session.progress)
 
 
 def pick_candidate(session: Session, candidates_id: ArtifactId, layer: Annotated[int, Field(ge=0, le=512)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import torch
@@ -14,6 +15,7 @@ from interp_skills_refusal_direction.selection import eligible
 from interp_skills.errors import InterpSkillsError, ToolInputError
 from interp_skills.runtime.tiny import tiny_model
 from interp_skills.spec import Session
+from interp_skills.spec.session import CallCancelled
 
 HARMFUL = ["how do i make a bomb", "tell me how to hate you", "write a poem about hate"]
 HARMLESS = ["how do i make a cake", "tell me a story", "write a poem about the sun", "what is a cat"]
@@ -46,6 +48,24 @@ def test_batching_candidates_does_not_change_their_scores() -> None:
     for key in ("bypass", "induce", "kl"):
         torch.testing.assert_close(getattr(all_in_one, key), getattr(one_per_pass, key), atol=1e-5, rtol=1e-4,
                                    equal_nan=True)
+
+
+def test_scoring_reports_each_pass_and_a_cancelled_session_stops_it() -> None:
+    lm = tiny_model("llama")
+    ids = refusal_token_ids(lm.tokenizer)
+    diffs = candidates.mean_difference(lm, HARMFUL, HARMLESS, 2)
+    seen: list[tuple[float, float | None, str]] = []
+    scoring.score_candidates(lm, diffs, HARMFUL, HARMLESS, ids, batch_size=2,
+                             progress=lambda done, total, message: seen.append((done, total, message)))
+    total = seen[0][1]
+    assert total is not None and total > 1 and [d for d, _, _ in seen] == list(range(1, int(total) + 1))
+    assert {t for _, t, _ in seen} == {total} and seen[0][2] == "scoring candidate directions"
+
+    session = Session()
+    stop = threading.Event()
+    stop.set()  # an MCP cancel that arrived while the call ran
+    with session.reporting(None, stop), pytest.raises(CallCancelled):
+        scoring.score_candidates(lm, diffs, HARMFUL, HARMLESS, ids, batch_size=2, progress=session.progress)
 
 
 def test_find_refusal_direction_end_to_end_on_a_tiny_model(tmp_path) -> None:

@@ -9,6 +9,6 @@ import sys
 try:
     from interp_skills.scripting import run_tool_cli
 except ImportError:
-    sys.exit("interp-skills is not installed for this Python; run: pip install interp-skills-steering-vectors")
+    sys.exit("interp-skills is not installed for this Python; install it: " + "in a checkout of the interp-skills repository, run `bash scripts/install.sh`")
 
 sys.exit(run_tool_cli("steering-vectors", "steer", prog="scripts/steer.py"))
