@@ -41,8 +41,8 @@ def find_refusal_direction(
     added at its layer; kl: harmless next-token KL under ablation), filtered, and the lowest
     bypass wins. Saves the direction, every candidate, a JSON table and a PNG heatmap.
     Cost: (positions x layers) x 3 x n_val prompt passes, the shared chat-template prefix
-    computed once per candidate; roughly 10 min on 2 shared CPU cores for SmolLM2 at the
-    defaults (estimate), seconds on a GPU.
+    computed once per candidate; about 20 min on one CPU thread for SmolLM2 at the defaults
+    (measured), seconds on a GPU.
 
     Args:
         n_train: harmful and harmless instructions each to average (train split, up to 96).
