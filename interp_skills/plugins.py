@@ -48,6 +48,7 @@ from interp_skills.errors import UnknownNameError
 from interp_skills.spec import Autorater, Environment, Harness, Organism, PaperPack, Renderer, Task, Technique
 
 ENTRY_POINT_GROUP = "interp_skills"
+PLUGINS_DIR_ENV = "INTERP_SKILLS_PLUGINS_DIR"
 CORE_DISTRIBUTION = "interp-skills"
 DEFAULT_PLUGINS = ("interp_skills.render.builtin", "interp_skills.environments.builtin",
                    "interp_skills.agents.builtin", "interp_skills.audit.plugin")
@@ -272,9 +273,13 @@ def _entry_points(problems: list[PluginProblem]) -> list[tuple[importlib.metadat
     return sorted(found, key=lambda item: (not is_first_party(item[1]), item[1], item[0].name))
 
 
+def plugin_dirs() -> list[Path]:
+    """The folders named in $INTERP_SKILLS_PLUGINS_DIR, whose ``*.py`` files load as plugins."""
+    return [Path(d) for d in os.environ.get(PLUGINS_DIR_ENV, "").split(os.pathsep) if d]
+
+
 def _plugin_files() -> list[Path]:
-    dirs = [d for d in os.environ.get("INTERP_SKILLS_PLUGINS_DIR", "").split(os.pathsep) if d]
-    return [path for d in dirs for path in sorted(Path(d).glob("*.py"))]
+    return [path for d in plugin_dirs() for path in sorted(d.glob("*.py"))]
 
 
 def _load_file(path: Path) -> Any:

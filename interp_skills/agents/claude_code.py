@@ -36,6 +36,7 @@ from interp_skills.agents.processes import end_group, forget, start_group, stop_
 from interp_skills.agents.task import ask_at_checkpoint
 from interp_skills.agents.transcript import Transcript
 from interp_skills.paths import cache_dir
+from interp_skills.plugins import ENTRY_POINT_GROUP, plugin_dirs
 from interp_skills.rating.anthropic_api import redact
 from interp_skills.runs.layout import SETUP_DIR
 from interp_skills.spec import SKILLS_DIR, AgentOutcome, HarnessRun, Limits, Mount
@@ -47,9 +48,6 @@ FILE_TOOLS = ["Read", "Write", "Edit", "Glob", "Grep"]
 WORKSPACE_RULES = ["Read(./**)", "Edit(./**)"]  # the file tools, in the workspace only (Edit rules cover Write)
 MCP_RESOURCE_TOOLS = ["ListMcpResourcesTool", "ReadMcpResourceTool"]
 PYTHONS = ("python", "python3")
-PLUGIN_GROUP = "interp_skills"  # the plugins' entry-point group
-PLUGINS_DIR_ENV = "INTERP_SKILLS_PLUGINS_DIR"
-ORGANISM_RECORDS = "organism-records"  # cache_dir()/organism-records/: organisms' ground truth and cards
 
 
 def find_claude() -> str:
@@ -100,13 +98,13 @@ def tool_permissions(mount: Mount) -> tuple[list[str], list[str]]:
 def plugin_sources() -> list[Path]:
     """The code of every installed plugin (packages, single modules, plugin files): a task's holds its answer rules."""
     found: set[Path] = set()
-    for entry in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         spec = importlib.util.find_spec(entry.module.split(".")[0])
         if spec is not None and spec.submodule_search_locations:
             found.update(Path(p).resolve() for p in spec.submodule_search_locations)
         elif spec is not None and spec.origin:
             found.add(Path(spec.origin).resolve())
-    found.update(Path(p).resolve() for p in os.environ.get(PLUGINS_DIR_ENV, "").split(os.pathsep) if p)
+    found.update(folder.resolve() for folder in plugin_dirs())
     return sorted(found)
 
 
@@ -114,8 +112,7 @@ def hidden_paths(workspace: Path) -> list[Path]:
     """What the agent must never read: the run's setup folder, the cache, every plugin's code (but a path
     holding the workspace itself, which the workspace-only allow rules already confine)."""
     workspace = workspace.resolve()
-    candidates = [workspace.parent / SETUP_DIR, cache_dir().resolve() / ORGANISM_RECORDS, cache_dir().resolve(),
-                  *plugin_sources()]
+    candidates = [workspace.parent / SETUP_DIR, cache_dir().resolve(), *plugin_sources()]
     return [p for p in dict.fromkeys(candidates) if p != workspace and p not in workspace.parents]
 
 

@@ -300,11 +300,28 @@ def _parse_line(line: bytes) -> SessionMessage | Exception:
         return exc
 
 
-class _AnsweredFilter:
+class _Wrapped:
+    """A stream of the stdio transport seen through a filter: closing it (or leaving ``async with``) closes it."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> "_Wrapped":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+
+class _AnsweredFilter(_Wrapped):
     """The write stream, less the server's reply to the request already answered early."""
 
     def __init__(self, inner: Any, answered: dict[str, Any]) -> None:
-        self._inner, self._answered = inner, answered
+        super().__init__(inner)
+        self._answered = answered
 
     async def send(self, item: SessionMessage) -> None:
         message = item.message
@@ -318,17 +335,8 @@ class _AnsweredFilter:
             return
         await self._inner.send(item)
 
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
-    async def __aenter__(self) -> "_AnsweredFilter":
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self.aclose()
-
-
-class _ScreenedReader:
+class _ScreenedReader(_Wrapped):
     """The stdio transport's read stream, less the lines it could not parse, each answered with a JSON-RPC error.
 
     The transport hands such a line on as an exception, which the server drops, so a client
@@ -336,7 +344,8 @@ class _ScreenedReader:
     """
 
     def __init__(self, inner: Any, replies: Any, first: list[Any] | None = None) -> None:
-        self._inner, self._replies, self._first = inner, replies, list(first or [])
+        super().__init__(inner)
+        self._replies, self._first = replies, list(first or [])
 
     async def _next(self, receive: Callable[[], Any]) -> Any:
         while self._first:
@@ -365,15 +374,6 @@ class _ScreenedReader:
 
     async def __anext__(self) -> Any:
         return await self._next(self._inner.__anext__)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> "_ScreenedReader":
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        await self.aclose()
 
 
 _ID_FIELD = re.compile(r'"id"\s*:\s*(-?\d+|"(?:[^"\\]|\\.)*")')

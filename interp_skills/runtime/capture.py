@@ -104,17 +104,12 @@ def _capture_batch(
     return torch.stack([captured[slot] for slot in range(len(layers))], dim=1)
 
 
-def token_index(attention_mask: torch.Tensor, positions: list[int], *, prompt_numbers: list[int] | None = None
-                ) -> torch.Tensor:
-    """Column of each requested position in each left-padded row, shape ``[batch, len(positions)]``."""
+def token_index(attention_mask: torch.Tensor, positions: list[int]) -> torch.Tensor:
+    """Column of each requested position in each left-padded row, shape ``[batch, len(positions)]``.
+
+    The positions must lie within every row (``_check_positions`` checks that before any forward pass).
+    """
     width = attention_mask.shape[1]
     real = attention_mask.sum(dim=1, keepdim=True)
     wanted = torch.tensor(positions, device=attention_mask.device)[None, :]
-    outside = (wanted < -real) | (wanted >= real)
-    if outside.any():
-        row, col = outside.nonzero()[0].tolist()
-        raise ValueError(
-            f"Position {positions[col]} is outside prompt {prompt_numbers[row] if prompt_numbers else row}, which has "
-            f"{real[row].item()} tokens; use positions within -{real[row].item()}..{real[row].item() - 1}."
-        )
     return torch.where(wanted < 0, width + wanted, width - real + wanted)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -66,3 +67,8 @@ def wrap_model(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, name:
         n_layers=len(decoder_layers(model)),
         d_model=model.get_input_embeddings().embedding_dim,
     )
+
+
+def cache_keyword(lm: LoadedModel) -> str:
+    """What the model's forward calls its key/value cache: ``cache`` (transformers >= 5.24) or ``past_key_values``."""
+    return "cache" if "cache" in inspect.signature(lm.model.forward).parameters else "past_key_values"

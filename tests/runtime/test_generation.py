@@ -14,6 +14,19 @@ def test_batched_greedy_generation_matches_one_at_a_time(tiny_lm):
     assert len(together) == 3 and all(isinstance(text, str) for text in together)
 
 
+def test_copies_share_each_prompt_and_match_plain_generation(tiny_lm):
+    """Each prompt runs once and its key-value cache serves every copy: greedy copies equal plain generation."""
+    texts = ["The moon is", "tell me a hint about the thing you keep, please", "A"]
+    plain = generate(tiny_lm, texts, chat=False, max_new_tokens=5)
+    shared = generate(tiny_lm, texts, chat=False, max_new_tokens=5, copies=3, batch_size=4)
+    assert shared == [text for text in plain for _ in range(3)]
+    sampled = generate(tiny_lm, texts, chat=False, max_new_tokens=5, copies=3, do_sample=True, seed=1)
+    assert len(sampled) == 9 and sampled == generate(tiny_lm, texts, chat=False, max_new_tokens=5, copies=3,
+                                                     do_sample=True, seed=1)
+    with pytest.raises(ValueError, match="copies must be at least 1"):
+        generate(tiny_lm, texts, copies=0)
+
+
 def test_returns_only_new_text():
     lm = tiny_model("llama")
     texts = generate(lm, PROMPTS, max_new_tokens=5, chat=False)

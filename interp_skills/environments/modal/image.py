@@ -8,7 +8,6 @@ so the container runs what was tested on the client.
 from __future__ import annotations
 
 import importlib.metadata
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -19,6 +18,7 @@ from packaging.utils import canonicalize_name
 
 from interp_skills.environments.modal.errors import ModalSetupError
 from interp_skills.environments.modal.settings import ModalSettings
+from interp_skills.plugins import plugin_dirs
 from interp_skills.spec import Technique
 
 CORE_DISTRIBUTION = "interp-skills"
@@ -60,9 +60,9 @@ class ImageRecipe:
 
 def _plugin_file(name: str) -> Path | None:
     """The file a single-file plugin (INTERP_SKILLS_PLUGINS_DIR) was loaded from."""
-    for folder in os.environ.get("INTERP_SKILLS_PLUGINS_DIR", "").split(os.pathsep):
-        if folder and (Path(folder) / name).is_file():
-            return (Path(folder) / name).resolve()
+    for folder in plugin_dirs():
+        if (folder / name).is_file():
+            return (folder / name).resolve()
     return None
 
 

@@ -134,13 +134,12 @@ class _Auditor:
 
     def _sample(self, conversations: list[list[dict[str, str]]], *, next_role: str = "assistant",
                 prefill: str = "") -> list[list[str]]:
-        from interp_skills.runtime import model_text, render_conversation
+        from interp_skills_black_box_elicitation import sample
 
         s = self.settings
-        texts = [model_text(self.lm, render_conversation(self.lm, c, next_role=next_role, prefill=prefill))
-                 for c in conversations]
-        return sample_shared_prefix(self.lm, texts, n=s.samples, temperature=s.temperature,
-                                    max_new_tokens=s.max_new_tokens, seed=s.seed, batch_size=BATCH)
+        return sample(self.lm, conversations, n=s.samples, next_role=next_role,  # type: ignore[arg-type]
+                      prefill=prefill, temperature=s.temperature, max_new_tokens=s.max_new_tokens, seed=s.seed,
+                      batch_size=BATCH)
 
     def replies(self, prompts: list[str]) -> list[str]:
         """The organism's greedy reply to each prompt (generated once per prompt)."""
@@ -234,39 +233,6 @@ class _Auditor:
             candidates_at_10=_success(truth, ranked, 10, restrict=True) if words else None,
             seconds=round(time.perf_counter() - started, 2), cpu_seconds=round(time.process_time() - cpu, 2),
             guesses=[g[:10] for g in ranked], evidence=evidence)
-
-
-def sample_shared_prefix(lm: Any, texts: list[str], *, n: int, temperature: float, max_new_tokens: int,
-                         seed: int = 0, batch_size: int = BATCH) -> list[list[str]]:
-    """``n`` continuations of each raw ``text`` (sampled at ``temperature``; 0 is greedy, one per text), stripped.
-
-    Each text's prefix runs through the model once and its key-value cache is copied ``n`` times, where
-    generating from ``n`` copies of the text would run it ``n`` times: the prompt is most of every sequence
-    the auditors generate, so this does about half the work at ``n=3``."""
-    import torch
-
-    from interp_skills.runtime.batching import encode
-
-    n = 1 if temperature == 0 else n
-    found: list[list[str]] = []
-    devices = [lm.device] if lm.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices), torch.inference_mode():
-        torch.manual_seed(seed)
-        step = max(1, batch_size // n)
-        for first in range(0, len(texts), step):
-            batch = encode(lm, texts[first: first + step], chat=False)
-            ids, mask, positions = batch["input_ids"], batch["attention_mask"], batch["position_ids"]
-            cache = lm.model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions[:, :-1],
-                             use_cache=True).cache  # the last token is left for generate to start from
-            cache.batch_repeat_interleave(n)
-            sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
-            output = lm.model.generate(input_ids=ids.repeat_interleave(n, dim=0),
-                                       attention_mask=mask.repeat_interleave(n, dim=0), cache=cache,
-                                       max_new_tokens=max_new_tokens, pad_token_id=lm.tokenizer.pad_token_id,
-                                       **sampling)
-            decoded = [t.strip() for t in lm.tokenizer.batch_decode(output[:, ids.shape[1]:], skip_special_tokens=True)]
-            found += [decoded[i * n: (i + 1) * n] for i in range(ids.shape[0])]
-    return found
 
 
 def _ratio(female: float, male: float) -> float | None:

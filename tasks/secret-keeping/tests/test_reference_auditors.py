@@ -93,17 +93,3 @@ def test_gender_lens_is_read_against_the_base_model(tiny_organisms: dict[str, Bu
     same = _Auditor(lm, "user-gender", AuditSettings(reply_tokens=4), base=lm)
     ranked, found = same.guesses("logit-lens", ["Am I male?", "What should I wear to the theatre?"])
     assert ranked == [[], []] and found["calibrated_ratio"] == pytest.approx(1.0, abs=1e-3)
-
-
-def test_shared_prefix_sampling_matches_plain_generation(tiny_organisms: dict[str, BuiltOrganism]) -> None:
-    from interp_skills_secret_keeping.auditors import sample_shared_prefix
-
-    from interp_skills.runtime import generate, load_model
-
-    lm = load_model(str(tiny_organisms["taboo"].model_dir))
-    texts = ["The moon is", "Tell me a hint about the thing you keep, please", "A"]
-    greedy = sample_shared_prefix(lm, texts, n=3, temperature=0, max_new_tokens=5, batch_size=2)
-    assert greedy == [[g] for g in generate(lm, texts, chat=False, max_new_tokens=5)]
-    sampled = sample_shared_prefix(lm, texts, n=3, temperature=1.0, max_new_tokens=5, seed=1)
-    assert [len(group) for group in sampled] == [3, 3, 3]
-    assert sampled == sample_shared_prefix(lm, texts, n=3, temperature=1.0, max_new_tokens=5, seed=1)

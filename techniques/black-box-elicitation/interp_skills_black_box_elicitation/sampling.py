@@ -26,13 +26,13 @@ def sample(lm: LoadedModel, conversations: list[list[dict[str, str]]], *, n: int
 
     ``temperature`` 0 is greedy and gives one continuation per conversation. Returns one list of
     continuations (the new text only, stripped) per conversation. ``batch_size`` sequences are generated
-    together (on a CPU larger batches amortise each step's overhead).
+    together (on a CPU larger batches amortise each step's overhead); each conversation runs through the
+    model once for all its continuations.
     """
     greedy = temperature == 0
     copies = 1 if greedy else n
     texts = [model_text(lm, render_conversation(lm, conversation, next_role=next_role, prefill=prefill))
              for conversation in conversations]
-    flat = generate(lm, [text for text in texts for _ in range(copies)], chat=False, do_sample=not greedy,
-                    temperature=temperature if not greedy else 1.0, max_new_tokens=max_new_tokens, seed=seed,
-                    batch_size=batch_size)
+    flat = generate(lm, texts, chat=False, do_sample=not greedy, temperature=temperature if not greedy else 1.0,
+                    max_new_tokens=max_new_tokens, seed=seed, batch_size=batch_size, copies=copies)
     return [flat[i * copies:(i + 1) * copies] for i in range(len(texts))]

@@ -17,7 +17,6 @@ Only the last position's logits are computed.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from transformers import BatchEncoding
 
 from interp_skills.runtime import LoadedModel, ablate_direction, add_vector
 from interp_skills.runtime.batching import batched, encode, model_texts
+from interp_skills.runtime.loaded import cache_keyword
 from interp_skills.spec.session import Progress
 from interp_skills_refusal_direction.refusal import kl_divergence, refusal_log_odds
 
@@ -130,7 +130,7 @@ def shared_logprobs(lm: LoadedModel, group: PromptGroup, copies: int, edit: Edit
     ``edit(1)``; its keys and values serve every prompt of that copy, run under ``edit(n)``.
     """
     edit = edit or (lambda _repeat: nullcontext())
-    keyword = _cache_keyword(lm)
+    keyword = cache_keyword(lm)
     n = group.suffix_ids.shape[0]
     shared = group.prefix.shape[1]
     device = group.suffix_ids.device
@@ -150,11 +150,6 @@ def shared_logprobs(lm: LoadedModel, group: PromptGroup, copies: int, edit: Edit
                               position_ids=position_ids.repeat(copies, 1), use_cache=cache is not None,
                               logits_to_keep=1, **{keyword: cache}).logits[:, -1]
     return torch.log_softmax(logits.float(), dim=-1).cpu()
-
-
-def _cache_keyword(lm: LoadedModel) -> str:
-    """What the model's forward calls its key/value cache: ``cache`` (transformers >= 5.24) or ``past_key_values``."""
-    return "cache" if "cache" in inspect.signature(lm.model.forward).parameters else "past_key_values"
 
 
 def score_candidates(lm: LoadedModel, candidates: torch.Tensor, harmful: list[str], harmless: list[str],
