@@ -1,10 +1,10 @@
 """Run the peer comparisons side by side and write ``benchmarks/results_peers.json``.
 
 Usage, from the repository root in the project's venv, after ``benchmarks/peers/setup_venvs.sh``:
-``OMP_NUM_THREADS=1 python benchmarks/peers/run_peers.py [--repeats N]``. Each side runs as a fresh
-subprocess: ``ours`` with this interpreter, each peer with ``$PEER_VENVS/<peer>/bin/python``
-(default ``/tmp/peer-venvs``); sides exchange inputs and outputs through a temporary folder.
-Only the steering comparison is implemented so far (see the peers section of ``benchmarks/RESULTS.md``).
+``OMP_NUM_THREADS=1 python benchmarks/peers/run_peers.py [--repeats N] [--only NAME[,NAME]]``. Each side
+runs as a fresh subprocess: ``ours`` with this interpreter, each peer with ``$PEER_VENVS/<peer>/bin/python``
+(default ``/tmp/peer-venvs``); sides exchange inputs and outputs through a temporary folder. ``--only``
+reruns some comparisons and keeps the others' committed results in the file.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,20 +99,27 @@ def steering(work: Path, repeats: int) -> dict[str, Any]:
     }
 
 
+COMPARISONS: dict[str, Callable[[Path, int], dict[str, Any]]] = {"steering": steering}
+RESULTS = HERE.parent / "results_peers.json"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", default=",".join(COMPARISONS), help=f"comma-separated; known: {', '.join(COMPARISONS)}")
     args = parser.parse_args()
-    report: dict[str, Any] = {"date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                              "torch_threads_each_side": 1, "cpu_count": os.cpu_count(),
-                              "loadavg_start": load_average()}
-    with tempfile.TemporaryDirectory(prefix="peers-") as folder:
-        report["steering"] = steering(Path(folder), args.repeats)
-    report["loadavg_end"] = load_average()
-    out = HERE.parent / "results_peers.json"
-    out.write_text(json.dumps(report, indent=1) + "\n")
-    summary = {k: v for k, v in report["steering"].items() if k != "sides"}
-    print(json.dumps(summary, indent=1))
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in COMPARISONS]
+    if unknown:
+        raise SystemExit(f"unknown comparison(s) {', '.join(unknown)}; known: {', '.join(COMPARISONS)}")
+    report: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for name in chosen:
+        started = {"date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"), "repeats": args.repeats,
+                   "torch_threads_each_side": 1, "cpu_count": os.cpu_count(), "loadavg_start": load_average()}
+        with tempfile.TemporaryDirectory(prefix=f"peers-{name}-") as folder:
+            report[name] = {**started, **COMPARISONS[name](Path(folder), args.repeats), "loadavg_end": load_average()}
+        RESULTS.write_text(json.dumps(report, indent=1) + "\n")
+        print(json.dumps({name: {k: v for k, v in report[name].items() if k != "sides"}}, indent=1))
 
 
 if __name__ == "__main__":
