@@ -16,8 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -106,7 +106,8 @@ RESULTS = HERE.parent / "results_peers.json"
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--only", default=",".join(COMPARISONS), help=f"comma-separated; known: {', '.join(COMPARISONS)}")
+    parser.add_argument("--only", default=",".join(COMPARISONS),
+                        help=f"comma-separated; known: {', '.join(COMPARISONS)}")
     args = parser.parse_args()
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = [name for name in chosen if name not in COMPARISONS]
