@@ -7,18 +7,22 @@ ablated at every layer), an induce score (harmless val prompts, vector added at 
 KL score (harmless val prompts, ablated vs baseline).
 
 Arms, on the same candidates and the same prompts:
-- batched: ``scoring.score_candidates`` as the technique runs it; one forward pass holds several
-  candidates, one row per (candidate, prompt), each row with its own direction (``per_row``); the
-  prompts' shared chat-template prefix runs once per candidate and its keys/values serve every
-  prompt, and prompts of similar length share passes.
 - per-candidate loop: one candidate per forward pass, its prompts in one batch, through the
-  plain single-direction ``ablate_direction`` / ``add_vector``.
-- single-prompt loop (context only): one forward pass per (candidate, prompt), timed on the
-  position -1 candidates and extrapolated to the sweep; labelled as such in the results.
-The arms alternate group by group (3 layers a group, order rotated) so a busy machine slows all alike.
-The batched and per-candidate numbers must agree (max abs difference printed and checked).
+  plain single-direction ``ablate_direction`` / ``add_vector``, whole prompts, every layer.
+- batched: ``scoring.score_candidates`` as ``find_refusal_direction(exhaustive=True)`` runs it; one
+  forward pass holds several candidates, one row per (candidate, prompt), each row with its own
+  direction (``per_row``); the prompts' shared chat-template prefix runs once per candidate and its
+  keys/values serve every prompt; prompts of similar length share passes; addition passes start at
+  the candidate's layer from the baseline's block inputs (nothing below it changes).
+- lazy: ``search.score_for_selection`` as ``find_refusal_direction`` runs it by default: candidates
+  the paper's filters (layer, KL, induce) already rule out are not scored; timed once on the whole
+  sweep after the other two, and its choice is checked against theirs.
+The first two arms alternate group by group (3 layers a group, order swapped) so a busy machine
+slows both alike. Their numbers must agree within 1e-4 (max abs difference printed and checked),
+and all three arms must choose the same candidate under the default filters.
 
-Usage: ``python benchmarks/bench_refusal_candidates.py [--n-val 8] [--batch-size 128]``.
+Usage (exclusive use of the 2-core machine):
+``flock -x /tmp/cpu.lock python benchmarks/bench_refusal_candidates.py [--n-val 8] [--batch-size 128]``.
 Writes ``benchmarks/results_refusal.json`` and prints a summary.
 """
 
@@ -28,6 +32,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import time
 from datetime import datetime, timezone
 from importlib import metadata
@@ -35,8 +40,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from interp_skills_refusal_direction import candidates, pipeline, positions, scoring
+from interp_skills_refusal_direction import candidates, pipeline, positions, scoring, search
 from interp_skills_refusal_direction.refusal import kl_divergence, refusal_log_odds, refusal_token_ids
+from interp_skills_refusal_direction.selection import Filters, candidate_table, choose
+from run import machine_busy_s
 
 from interp_skills.runtime import ablate_direction, add_vector, load_model
 from interp_skills.runtime.batching import encode
@@ -44,21 +51,16 @@ from interp_skills.runtime.batching import encode
 RESULTS = Path(__file__).resolve().parent / "results_refusal.json"
 N_TRAIN = 32
 LAYERS_PER_GROUP = 3  # arms alternate every group of layers
-AGREEMENT = 1e-3  # max abs difference allowed between the two arms' scores
+AGREEMENT = 1e-4  # max abs difference allowed between the arms' scores
 
 
 def per_candidate_loop(
-    lm, diffs: torch.Tensor, harmful: list[str], harmless: list[str], ids: list[int], single_prompt: bool = False
+    lm, diffs: torch.Tensor, harmful: list[str], harmless: list[str], ids: list[int]
 ) -> scoring.CandidateScores:
-    """The straightforward way: for each non-zero candidate, ablate it and score, then add it and score.
-
-    With ``single_prompt`` every prompt also gets its own forward pass.
-    """
+    """The straightforward way: for each non-zero candidate, ablate it and score, then add it and score."""
     n_positions, n_layers, _ = diffs.shape
-    both = harmful + harmless
-    batches = [encode(lm, [p], chat=True) for p in both] if single_prompt else [encode(lm, both, chat=True)]
-    induce_batches = batches[len(harmful) :] if single_prompt else [encode(lm, harmless, chat=True)]
-    baseline = torch.cat([scoring.last_logprobs(lm, b) for b in batches])
+    both, induce_batch = encode(lm, harmful + harmless, chat=True), encode(lm, harmless, chat=True)
+    baseline = scoring.last_logprobs(lm, induce_batch)
     bypass, induce, kl = (torch.full((n_positions, n_layers), float("nan")) for _ in range(3))
     for p in range(n_positions):
         for layer in range(n_layers):
@@ -66,20 +68,19 @@ def per_candidate_loop(
             if vector.norm() == 0:
                 continue
             with ablate_direction(lm, vector):
-                ablated = torch.cat([scoring.last_logprobs(lm, b) for b in batches])
+                ablated = scoring.last_logprobs(lm, both)
             with add_vector(lm, vector, [layer], site="block_input"):
-                added = torch.cat([scoring.last_logprobs(lm, b) for b in induce_batches])
+                added = scoring.last_logprobs(lm, induce_batch)
             bypass[p, layer] = refusal_log_odds(ablated[: len(harmful)], ids).mean()
-            kl[p, layer] = kl_divergence(baseline[len(harmful) :], ablated[len(harmful) :]).mean()
+            kl[p, layer] = kl_divergence(baseline, ablated[len(harmful) :]).mean()
             induce[p, layer] = refusal_log_odds(added, ids).mean()
     return scoring.CandidateScores(bypass, induce, kl, float("nan"), float("nan"))
 
 
-def only(diffs: torch.Tensor, layers: list[int], position: int | None = None) -> torch.Tensor:
-    """``diffs`` with every candidate outside ``layers`` (and ``position``, if given) zeroed: both arms skip zeros."""
+def only(diffs: torch.Tensor, layers: list[int]) -> torch.Tensor:
+    """``diffs`` with every candidate outside ``layers`` zeroed: every arm skips zero vectors."""
     kept = torch.zeros_like(diffs)
-    rows = slice(None) if position is None else slice(position % len(diffs), position % len(diffs) + 1)
-    kept[rows, layers] = diffs[rows, layers]
+    kept[:, layers] = diffs[:, layers]
     return kept
 
 
@@ -89,20 +90,35 @@ def merge(into: scoring.CandidateScores, part: scoring.CandidateScores) -> None:
         getattr(into, key)[done] = getattr(part, key)[done]
 
 
-def max_difference(a: scoring.CandidateScores, b: scoring.CandidateScores) -> dict[str, float]:
+def max_difference(a: scoring.CandidateScores, b: scoring.CandidateScores, where_b_scored: bool = False) -> dict[
+        str, float]:
     found = {}
     for key in ("bypass", "induce", "kl"):
         x, y = getattr(a, key), getattr(b, key)
-        if not torch.equal(x.isnan(), y.isnan()):
+        if not where_b_scored and not torch.equal(x.isnan(), y.isnan()):
             raise SystemExit(f"{key}: the arms scored different candidates")
         found[key] = float((x - y).abs().nan_to_num(0.0).max())
     return found
 
 
-def timed(fn: Any) -> tuple[float, Any]:
+OTHER_CPU: dict[str, float] = {}  # arm -> CPU seconds other processes used while it ran
+
+
+def timed(fn: Any, arm: str) -> tuple[float, Any]:
+    """Wall seconds of ``fn()`` and its value; adds the CPU time other processes used meanwhile to ``OTHER_CPU``."""
+    busy, own = machine_busy_s(), _own_cpu_s()
     start = time.perf_counter()
     value = fn()
-    return time.perf_counter() - start, value
+    seconds = time.perf_counter() - start
+    after = machine_busy_s()
+    if busy is not None and after is not None:
+        OTHER_CPU[arm] = OTHER_CPU.get(arm, 0.0) + max(0.0, after - busy - (_own_cpu_s() - own))
+    return seconds, value
+
+
+def _own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine() -> dict[str, Any]:
@@ -135,62 +151,73 @@ def load() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
+def chosen(scores: scoring.CandidateScores, labels: list[str], filters: Filters) -> dict[str, Any]:
+    row, relaxed = choose(candidate_table(scores, labels, filters))
+    return {"position": row["position"], "layer": row["layer"], "bypass": row["bypass"], "relaxed": relaxed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-val", type=int, default=8, help="harmful and harmless val prompts each")
-    parser.add_argument("--batch-size", type=int, default=128, help="rows per forward pass in the batched arm")
+    parser.add_argument("--batch-size", type=int, default=128, help="rows per forward pass in the batched arms")
+    parser.add_argument("--layers", type=int, default=0, help="only the first LAYERS layers (a quick check); 0: all")
     args = parser.parse_args()
 
     lm = load_model()
     ids = refusal_token_ids(lm.tokenizer)
-    n_positions = len(positions.post_instruction_ids(lm))
+    eoi = positions.post_instruction_ids(lm)
     harmful = pipeline.instructions(pipeline.HARMFUL, "val", args.n_val)
     harmless = pipeline.instructions(pipeline.HARMLESS, "val", args.n_val)
     diffs = candidates.mean_difference(
         lm,
         pipeline.instructions(pipeline.HARMFUL, "train", N_TRAIN),
         pipeline.instructions(pipeline.HARMLESS, "train", N_TRAIN),
-        n_positions,
+        len(eoi),
     )
+    if args.layers:
+        diffs = only(diffs, list(range(args.layers)))
     n_scored = int((diffs.reshape(-1, lm.d_model).norm(dim=-1) > 0).sum())
     rows_per_candidate = 3 * args.n_val  # ablation on harmful + harmless, addition on harmless
 
     arms = {
         "per_candidate_loop": lambda part: per_candidate_loop(lm, part, harmful, harmless, ids),
         "batched": lambda part: scoring.score_candidates(lm, part, harmful, harmless, ids, batch_size=args.batch_size),
-        "single_prompt_loop": lambda part: per_candidate_loop(lm, part, harmful, harmless, ids, single_prompt=True),
     }
     times = {name: 0.0 for name in arms}
     empty = torch.full(diffs.shape[:2], float("nan"))
     scores = {name: scoring.CandidateScores(empty.clone(), empty.clone(), empty.clone(), 0.0, 0.0) for name in arms}
-    groups = [
-        list(range(first, min(first + LAYERS_PER_GROUP, diffs.shape[1])))
-        for first in range(0, diffs.shape[1], LAYERS_PER_GROUP)
-    ]
+    n_layers = args.layers or diffs.shape[1]
+    groups = [list(range(first, min(first + LAYERS_PER_GROUP, n_layers))) for first in range(0, n_layers,
+                                                                                              LAYERS_PER_GROUP)]
     loads = {"start": load()}
-    sampled = 0
-    for index, layers in enumerate(groups):  # arms interleaved group by group, order rotated, to cancel drift
-        order = list(arms)[index % 3 :] + list(arms)[: index % 3]
+    for index, layers in enumerate(groups):  # arms interleaved group by group, order swapped, to cancel drift
+        order = list(arms)[index % 2 :] + list(arms)[: index % 2]
         for name in order:
-            part = only(diffs, layers, position=-1 if name == "single_prompt_loop" else None)
-            seconds, result = timed(lambda: arms[name](part))
+            seconds, result = timed(lambda: arms[name](only(diffs, layers)), name)
             times[name] += seconds
             merge(scores[name], result)
-        sampled += int((only(diffs, layers, position=-1).reshape(-1, lm.d_model).norm(dim=-1) > 0).sum())
         loads[f"group_{index}"] = load()
+    filters = Filters()
+    lazy_seconds, lazy = timed(lambda: search.score_for_selection(lm, diffs, harmful, harmless, ids, filters,
+                                                                  batch_size=args.batch_size), "lazy")
+    loads["lazy"] = load()
     batched, looped = scores["batched"], scores["per_candidate_loop"]
-    single_extrapolated = times["single_prompt_loop"] * n_scored / sampled
     difference = max_difference(batched, looped)
-    single = scores["single_prompt_loop"]
-    difference_single = {
-        key: float((getattr(single, key) - getattr(batched, key)).abs().nan_to_num(0.0).max())
-        for key in ("bypass", "induce", "kl")
-    }  # on the sampled candidates only
-    agree = max(difference.values()) < AGREEMENT and max(difference_single.values()) < AGREEMENT
+    difference_lazy = max_difference(lazy, looped, where_b_scored=True)
+    labels = positions.position_labels(lm, eoi)
+    choices = {"per_candidate_loop": chosen(looped, labels, filters), "batched": chosen(batched, labels, filters),
+               "lazy": chosen(lazy, labels, filters)}
+    same_choice = len({(c["position"], c["layer"], tuple(c["relaxed"])) for c in choices.values()}) == 1
+    agree = max(difference.values()) < AGREEMENT and max(difference_lazy.values()) < AGREEMENT and same_choice
+    n_lazy_bypass = int((~lazy.bypass.isnan()).sum())
 
     result = {
         "name": "refusal_candidates",
-        "title": "Refusal-direction candidate scoring: batched vs per-candidate loop (SmolLM2-135M-Instruct)",
+        "title": "Refusal-direction candidate scoring: batched and lazy vs a per-candidate loop (SmolLM2-135M)",
+        "command": "flock -x /tmp/cpu.lock python benchmarks/bench_refusal_candidates.py"
+        + (f" --n-val {args.n_val}" if args.n_val != 8 else "")
+        + (f" --batch-size {args.batch_size}" if args.batch_size != 128 else "")
+        + (f" --layers {args.layers}" if args.layers else ""),
         "machine": machine(),
         "load_average": loads,
         "setup": {
@@ -199,50 +226,48 @@ def main() -> None:
             "n_val_each": args.n_val,
             "n_train_each": N_TRAIN,
             "rows_per_candidate": rows_per_candidate,
-            "forward_rows_total": n_scored * rows_per_candidate,
             "batched_rows_per_pass": args.batch_size,
+            "filters": {"max_kl": filters.max_kl, "min_induce": filters.min_induce,
+                        "max_layer_fraction": filters.max_layer_fraction},
         },
         "times_s": {
             "per_candidate_loop": round(times["per_candidate_loop"], 2),
             "batched": round(times["batched"], 2),
-            "single_prompt_loop_extrapolated": round(single_extrapolated, 2),
+            "lazy": round(lazy_seconds, 2),
         },
+        "other_cpu_cores": {arm: round(OTHER_CPU[arm] / seconds, 2) for arm, seconds in
+                            (("per_candidate_loop", times["per_candidate_loop"]), ("batched", times["batched"]),
+                             ("lazy", lazy_seconds)) if arm in OTHER_CPU},
         "ratio_loop_over_batched": round(times["per_candidate_loop"] / times["batched"], 3),
-        "ratio_single_prompt_over_batched": round(single_extrapolated / times["batched"], 3),
-        "single_prompt_loop": {"candidates_timed": sampled, "seconds": round(times["single_prompt_loop"], 2)},
+        "ratio_loop_over_lazy": round(times["per_candidate_loop"] / lazy_seconds, 3),
+        "target_ratio": 5.0,
+        "lazy_scored": {
+            "kl": int((~lazy.kl.isnan()).sum()), "induce": int((~lazy.induce.isnan()).sum()), "bypass": n_lazy_bypass,
+            "not_scored": {key: list(lazy.not_scored.values()).count(key) for key in ("layer", "kl", "induce")},
+        },
         "max_abs_difference": difference,
-        "max_abs_difference_single_prompt_vs_batched": difference_single,
+        "max_abs_difference_lazy_vs_loop": difference_lazy,
         "agreement_tolerance": AGREEMENT,
+        "chosen": choices,
         "same_numbers": agree,
-        "chosen_by_min_bypass_batched": _argmin(batched.bypass),
-        "chosen_by_min_bypass_loop": _argmin(looped.bypass),
         "notes": [
-            f"The sweep runs in groups of {LAYERS_PER_GROUP} layers; within each group every arm runs once, in an "
-            "order rotated group by group, so load changes hit all arms alike. Times are sums over groups; each "
-            "call also pays one baseline pass for its group.",
-            "single_prompt_loop: only the position -1 candidates of each group are timed (one forward pass per "
-            "prompt and candidate), then scaled to all scored candidates.",
-            "chosen_* ignore the selection filters: they only show the arms rank candidates the same.",
+            f"per_candidate_loop and batched run in groups of {LAYERS_PER_GROUP} layers; within each group both run "
+            "once, in an order swapped group by group, so load changes hit both alike. Their times are sums over "
+            "groups; each call also pays its own baseline pass for its group.",
+            "lazy runs once on the whole sweep (its pools depend on every candidate), after the other arms; "
+            "max_abs_difference_lazy_vs_loop compares the candidates it scored.",
+            "chosen: the candidate choose() picks under the default filters from each arm's scores.",
+            "other_cpu_cores: CPU time all other processes used while an arm ran (machine busy time from /proc/stat "
+            "minus this process's), per second of the arm's wall time; near 0 means the timings are clean.",
         ],
     }
     RESULTS.write_text(json.dumps(result, indent=1) + "\n")
-    print(
-        json.dumps(
-            {
-                k: result[k]
-                for k in ("times_s", "ratio_loop_over_batched", "max_abs_difference", "same_numbers", "load_average")
-            },
-            indent=1,
-        )
-    )
+    print(json.dumps({k: result[k] for k in ("times_s", "other_cpu_cores", "ratio_loop_over_batched",
+                                              "ratio_loop_over_lazy", "max_abs_difference",
+                                              "max_abs_difference_lazy_vs_loop", "chosen",
+                                              "same_numbers", "lazy_scored", "load_average")}, indent=1))
     if not agree:
-        raise SystemExit(f"the arms disagree by {difference}")
-
-
-def _argmin(bypass: torch.Tensor) -> dict[str, int]:
-    flat = int(bypass.nan_to_num(float("inf")).argmin())
-    n_positions, n_layers = bypass.shape
-    return {"position": flat // n_layers - n_positions, "layer": flat % n_layers}
+        raise SystemExit(f"the arms disagree: {difference}, {difference_lazy}, {choices}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_cli_start.py", "bench_model_load.py", "bench_capture.py", "bench_steering.py", "bench_nnsight.py"]
+BENCHMARKS = ["bench_cli_start.py", "bench_model_load.py", "bench_capture.py", "bench_steering.py", "bench_nnsight.py",
+              "bench_threads.py"]
 MARKER = "BENCH_RESULT "
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 IDLE_CORES = 0.25  # other processes' CPU use above this (in cores) makes a run "busy"

@@ -493,6 +493,8 @@ def agent_run(
                           ] = "none",
     interp_model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["interp_model"])] = None,
     judge: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["judge"])] = None,
+    backend: Annotated[str, typer.Option(help="where the tools run: local, or modal (the agent still runs here)")
+                       ] = "local",
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="new run folder; default runs/agent-<task>-...")
                        ] = None,
 ) -> None:
@@ -504,7 +506,7 @@ def agent_run(
     from interp_skills.agents.processes import ending_children_on_signals
 
     options = _agent_options(fmt, harness, technique, model, max_turns, budget_usd, no_budget, timeout, checkpoint,
-                             interp_model, judge)
+                             interp_model, judge).model_copy(update={"backend": backend})
     with ending_children_on_signals():  # SIGTERM/SIGINT: the agent's process groups go down with us
         run = run_agent(task, options, out=out_dir, ask=_ask_person)
     out.print(describe(run), highlight=False, markup=False)
@@ -552,6 +554,9 @@ def _seeds(text: Optional[str]) -> Optional[list[int]]:
         fail(f"--seeds {text!r} is not a comma-separated list of whole numbers, e.g. --seeds 0,1")
 
 
+LOCAL_CONCURRENCY, REMOTE_CONCURRENCY = 2, 8  # agent matrix runs at once: models loaded here, or remotely
+
+
 @agent_app.command("matrix")
 def agent_matrix(
     tasks: Annotated[str, typer.Option(help="comma-separated investigation tasks (taboo = find-secret-taboo)")],
@@ -559,9 +564,11 @@ def agent_matrix(
     formats: Annotated[str, typer.Option(help="comma-separated formats")] = "skill,mcp",
     repeats: Annotated[int, typer.Option(min=1, help="runs per cell")] = 1,
     harness: Annotated[str, typer.Option("--harness", "--agent", help=_AGENT_HELP["harness"])] = "claude-code",
-    concurrency: Annotated[int, typer.Option(min=1, help="runs at once")] = 2,
-    backend: Annotated[str, typer.Option(help="where the tools run: local, or modal (--dry-run plans it)")
-                       ] = "local",
+    concurrency: Annotated[Optional[int], typer.Option(
+        min=1, help=f"runs at once; default {LOCAL_CONCURRENCY} with --backend local (each run loads the model "
+        f"here), {REMOTE_CONCURRENCY} with a remote one (the tools run there; only the agents run here)")] = None,
+    backend: Annotated[str, typer.Option(help="where the tools run: local, or modal (the agents still run here; "
+                                         "each organism is uploaded once; needs a Modal token)")] = "local",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print the runs and where they would run; run nothing")
                        ] = False,
     model: Annotated[Optional[str], typer.Option(help=_AGENT_HELP["model"])] = None,
@@ -578,7 +585,11 @@ def agent_matrix(
     out_dir: Annotated[Path, typer.Option("--out", help="the matrix folder; rerun into it to resume")
                        ] = Path("runs/matrix"),
 ) -> None:
-    """Run every task x technique x format cell (repeated) in parallel; table, plot and reference auditors."""
+    """Run every task x technique x format cell (repeated) in parallel; table, plot and reference auditors.
+
+    With --backend modal the agents run here and every run's tools run in Modal containers; rerun the same
+    command into the same --out to resume.
+    """
     from interp_skills.agents.matrix import describe_plan, parse_techniques, plan_matrix, run_matrix
     from interp_skills.agents.matrix_table import COLUMNS
     from interp_skills.agents.matrix_table import table_rows as matrix_rows
@@ -586,11 +597,10 @@ def agent_matrix(
     environments = get_registry().environments
     if backend not in environments:
         fail(f"unknown --backend {backend!r}; choose one of: {', '.join(environments)}")
-    if environments[backend].plan is not None and not dry_run:  # it serves tools elsewhere: planning only
-        fail(f"--backend {backend} is planned only (the formats serve tools from this machine): add --dry-run to "
-             "see what would run where, or use --backend local")
     options = _agent_options("skill", harness, None, model, max_turns, budget_usd, no_budget, timeout, "none", None,
-                             judge)
+                             judge).model_copy(update={"backend": backend})
+    if concurrency is None:
+        concurrency = LOCAL_CONCURRENCY if environments[backend].stage is None else REMOTE_CONCURRENCY
     plan = plan_matrix([t.strip() for t in tasks.split(",") if t.strip()], parse_techniques(techniques),
                        formats.split(","), repeats=repeats, options=options, out=out_dir,
                        reference_prompts=reference_prompts, seeds=_seeds(seeds))

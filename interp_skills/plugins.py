@@ -10,7 +10,9 @@ plugin command may replace a command that is already there.
 
 ``INTERP_SKILLS_LOAD_PLUGINS="dist-a,dist-b"`` loads only those distributions' entry
 points ("" loads none). ``INTERP_SKILLS_PLUGINS_DIR=dir[:dir]`` also loads every ``*.py``
-file there as a plugin (drafts that are not packaged yet).
+file there as a plugin (drafts that are not packaged yet). ``INTERP_SKILLS_PLUGIN_MODULES="pkg.plugin,..."``
+also loads those modules as plugins: a Modal container's image names there the plugin packages it
+ships as source, which have no entry points in it.
 ``INTERP_SKILLS_TRACE_PLUGINS=1`` prints every hook call.
 
 Plugin code (imports and hook calls) runs guarded: a ``SystemExit`` or ``KeyboardInterrupt``
@@ -49,6 +51,7 @@ from interp_skills.spec import Autorater, Environment, Harness, Organism, PaperP
 
 ENTRY_POINT_GROUP = "interp_skills"
 PLUGINS_DIR_ENV = "INTERP_SKILLS_PLUGINS_DIR"
+PLUGIN_MODULES_ENV = "INTERP_SKILLS_PLUGIN_MODULES"
 CORE_DISTRIBUTION = "interp-skills"
 DEFAULT_PLUGINS = ("interp_skills.render.builtin", "interp_skills.environments.builtin",
                    "interp_skills.agents.builtin", "interp_skills.audit.plugin")
@@ -335,6 +338,14 @@ def _load_all(registry: Registry, entrypoints: bool, extra_plugins: tuple[Any, .
         sources.append((plugin, name, "0", False))
     _load_entry_points(registry, sources, [ep for ep in entry_points if not is_first_party(ep[1])])
 
+    for name in filter(None, os.environ.get(PLUGIN_MODULES_ENV, "").split(",")):
+        try:
+            sources.append((importlib.import_module(name.strip()), name.strip(), "0", False))
+        except _UserInterrupt:
+            raise
+        except PLUGIN_FAILURES as exc:
+            registry.problems.append(PluginProblem(name, f"import failed: {type(exc).__name__}: {exc}",
+                                                   f"fix the module or remove it from {PLUGIN_MODULES_ENV}"))
     for path in _plugin_files():
         try:
             sources.append((_load_file(path), path.name, "0", False))

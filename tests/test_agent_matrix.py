@@ -239,7 +239,8 @@ def test_the_dry_run_plans_every_run_and_where_its_tools_would_run(env: Any, tmp
     assert text.startswith("8 runs: 1 task(s) x 4 cell(s) x 2 repeat(s), harness api")
     assert f"find-secret-taboo x prefill x mcp #1: {done} (done, skipped)" in text
     assert "find-secret-taboo x io-baseline+prefill x skill #2" in text and text.count("(to run)") == 7
-    assert "on modal: each run opens its own session" in text and "techniques: prefill, io-baseline" in text
+    assert "on modal: the agents, their harness and the grading run here" in text
+    assert "techniques: prefill, io-baseline" in text
     assert "GPU:" in text and "cost:" in text
     with pytest.raises(AgentError, match="--backend 'nowhere' cannot plan; choose one of: modal"):
         describe_plan(plan, "nowhere")
@@ -258,7 +259,7 @@ def test_seeds_alternate_over_repeats_so_both_twins_are_run(env: Any, tmp_path: 
         plan_matrix([gender], [("prefill",)], ["mcp"], repeats=1, options=options(), out=tmp_path / "m", seeds=[])
 
 
-def test_cli_matrix_refuses_unknown_names_and_unplanned_backends(env: Any, tmp_path: Path) -> None:
+def test_cli_matrix_refuses_unknown_names_and_plans_modal(env: Any, tmp_path: Path) -> None:
     from interp_skills.cli import app
 
     runner = CliRunner()
@@ -266,8 +267,6 @@ def test_cli_matrix_refuses_unknown_names_and_unplanned_backends(env: Any, tmp_p
             fake.MODEL, "--out", str(tmp_path / "m")]
     unknown = runner.invoke(app, [*args[:5], "nothing", *args[6:]])
     assert unknown.exit_code == 1 and "unknown technique 'nothing'" in unknown.output
-    modal = runner.invoke(app, [*args, "--backend", "modal"])
-    assert modal.exit_code == 1 and "--backend modal is planned only" in modal.output
     planned = runner.invoke(app, [*args, "--backend", "modal", "--dry-run"])
     assert planned.exit_code == 0, planned.output
     assert "find-secret-taboo x prefill x skill #1" in planned.output and not (tmp_path / "m").exists()

@@ -2,8 +2,8 @@
 
 Modal objects (App, Image, Volume, Secret, the Worker class) are built for real without a token
 and their configuration read back; the Worker's bodies run in process with ``.local()`` and must
-match a local session. The one double, ``LocalControlPlane``, stands in for Modal's control
-plane (a network boundary): ``.remote()`` runs the real Worker body with ``.local()``.
+match a local session. The one double, ``LocalControlPlane`` (tests/modal_double.py), stands in for
+Modal's control plane (a network boundary): ``.remote()`` runs the real Worker body with ``.local()``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import modal
@@ -20,6 +19,7 @@ import modal.exception
 import pytest
 import torch
 from mcp import Client
+from modal_double import LocalControlPlane
 
 from interp_skills.environments.modal import credentials, gpus, image, plan, worker
 from interp_skills.environments.modal.app import build_app
@@ -28,7 +28,7 @@ from interp_skills.environments.modal.environment import ModalSession, environme
 from interp_skills.environments.modal.errors import ModalSetupError, RemoteOutOfMemoryError
 from interp_skills.environments.modal.settings import ModalSettings
 from interp_skills.errors import InterpSkillsError, ToolInputError, UnknownNameError
-from interp_skills.plugins import Registry, get_registry
+from interp_skills.plugins import PLUGIN_MODULES_ENV, PLUGINS_DIR_ENV, Registry, get_registry, reset_registry
 from interp_skills.render.mcp import build_server
 from interp_skills.runs import LogReporter
 from interp_skills.runtime.models import ALIASES
@@ -95,30 +95,6 @@ def mounted_files(img: modal.Image) -> list[str]:
 
     return [str(remote) for layer in _layers(img) if isinstance(layer, _Mount)
             for entry in layer._entries for _, remote in entry.get_files_to_upload()]
-
-
-# --- the labelled double --------------------------------------------------------------------
-
-
-class LocalControlPlane:
-    """DOUBLE for Modal's control plane (network boundary): settings, recipe, App, image and Worker are
-    the real ones; a method's ``.remote(...)`` runs the real body in process with ``.local(...)``."""
-
-    def __init__(self) -> None:
-        self.apps: list[Any] = []
-        self.containers: list[dict[str, Any]] = []
-
-    def __call__(self, settings: ModalSettings, techniques: list[Any], models: dict[str, str | None],
-                 packages: tuple[str, ...], stack: Any) -> Any:
-        built = build_app(techniques, settings, models, packages)
-        self.apps.append(built)
-
-        def instance(**params: Any) -> Any:
-            self.containers.append(params)
-            container = built.worker(**params)
-            return SimpleNamespace(**{name: SimpleNamespace(remote=getattr(container, name).local)
-                                      for name in ("call_tool", "run_pipeline")})
-        return instance
 
 
 # --- registration -----------------------------------------------------------------------------
@@ -263,7 +239,7 @@ def test_worker_matches_a_local_session_on_a_toy_and_a_tiny_model(registry: Regi
         registry, "toy-text", "count_words", toy, TINY)
     remote = container.call_tool.local("steering-vectors", "build_vector", VECTOR_ARGS)
     local = local_call(registry, "steering-vectors", "build_vector", VECTOR_ARGS, TINY)
-    assert remote == {"ok": True, "result": local} and local["vector_id"].startswith("sv-")
+    assert remote == {"ok": True, "result": local, "outputs": {}} and local["vector_id"].startswith("sv-")
     bad = container.call_tool.local("steering-vectors", "build_vector", {"positive": []})
     assert bad["error"]["kind"] == "input"
     session = Session(TINY)
@@ -286,18 +262,30 @@ def test_one_container_holds_every_role_and_each_call_names_its_own(registry: Re
 def test_worker_matches_a_local_session_on_the_embedded_model(registry: Registry) -> None:
     container = build_app(registry.techniques.values(), ModalSettings()).worker(models="")
     local = local_call(registry, "steering-vectors", "build_vector", VECTOR_ARGS, {"target": "default"})
-    assert container.call_tool.local("steering-vectors", "build_vector", VECTOR_ARGS) == {"ok": True,
-                                                                                          "result": local}
+    assert container.call_tool.local("steering-vectors", "build_vector", VECTOR_ARGS) == {
+        "ok": True, "result": local, "outputs": {}}
     assert local["model"] == "smollm2-135m-instruct"
 
 
-def test_container_registry_loads_the_shipped_plugin_modules(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(image.PLUGIN_MODULES_ENV, "interp_skills_steering_vectors.plugin")
+def test_container_registry_loads_the_shipped_plugin_sources_and_files(registry: Registry, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    recipe = image.image_recipe(registry.techniques.values(), ModalSettings())
+    shipped = tmp_path / "root"  # the container's file system: each plugin file where the image puts it
+    for local, remote in recipe.plugin_files:
+        (shipped / remote.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        (shipped / remote.lstrip("/")).write_bytes(Path(local).read_bytes())
+    monkeypatch.setenv(PLUGIN_MODULES_ENV, recipe.env[PLUGIN_MODULES_ENV])  # the image's own values
+    monkeypatch.setenv(PLUGINS_DIR_ENV, str(shipped / recipe.env[PLUGINS_DIR_ENV].lstrip("/")))
     monkeypatch.setenv("INTERP_SKILLS_LOAD_PLUGINS", "")  # as in the container: no entry points for sources
-    worker._registry_from_modules.cache_clear()
-    techniques = worker.worker_registry().techniques
-    assert {name for name, t in techniques.items() if t.plugin != "interp-skills"} == {"steering-vectors"}
-    worker._registry_from_modules.cache_clear()
+    reset_registry()
+    try:
+        techniques = get_registry().techniques  # the process registry, as tools and pipelines reach it
+        assert {"steering-vectors", "toy-text"} <= set(techniques)
+        assert techniques["toy-text"].plugin == "toy_text.py"
+        envelope = worker.run_tool(Session(TINY), "toy-text", "shout", {"text": "hi"})
+        assert envelope == {"ok": True, "result": {"text": "HI"}, "outputs": {}}
+    finally:
+        reset_registry()
 
 
 def test_error_envelopes_come_back_as_the_same_errors(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -343,7 +331,7 @@ def test_client_brings_run_folders_back(tmp_path: Path) -> None:
     assert result == {"n": 3} and (tmp_path / "run" / "figures" / "fig.txt").read_text() == "figure"
     top_package = __name__.split(".")[0]  # the pipeline's package is shipped as local source
     assert len(control_plane.apps) == 1 and top_package in control_plane.apps[0].recipe.local_packages
-    with pytest.raises(InterpSkillsError, match="outside its run folder"):
+    with pytest.raises(InterpSkillsError, match="lies outside its output path"):
         write_run_folder({"../x": b""}, tmp_path / "run")
 
 

@@ -10,7 +10,10 @@ scores (no LLM) are computed once per task and kept in ``OUT/reference/<task>.js
 
 Runs share nothing heavy: each loads the target in its own MCP server or skill-script process,
 so they run in threads. Each task's organism is built once, before the runs start, so their
-setup stages read it from the cache instead of training it side by side.
+setup stages read it from the cache instead of training it side by side. With ``backend`` another
+environment (``modal``), the agents still run here and those processes open their sessions there:
+the environment's ``stage`` checks its credentials before anything starts and puts each organism
+where its sessions load it (uploaded once) before the runs start.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from interp_skills.agents.workspace import mount_workspace
 from interp_skills.fileio import write_atomic, write_json
 from interp_skills.investigations import InvestigationTask, short_task_name
 from interp_skills.runs.layout import CONFIG_FILE, VERDICT_FILE
-from interp_skills.spec import MountRequest, Task
+from interp_skills.spec import MountRequest, StageRequest, Task
 
 if TYPE_CHECKING:
     from interp_skills.spec import BuiltOrganism
@@ -79,6 +82,14 @@ class MatrixPlan:
     options: AgentRunOptions
     reference_prompts: int | None = None
     seeds: list[int] | None = None  # repeat r runs on seeds[(r - 1) % len(seeds)]; None: each task's own seed
+
+    @property
+    def backend(self) -> str:
+        return self.options.backend
+
+    @property
+    def technique_names(self) -> list[str]:
+        return list(dict.fromkeys(t for c in self.cells for t in c.techniques))
 
     @property
     def runs(self) -> list[tuple[Cell, int, Path]]:
@@ -178,7 +189,10 @@ def _check_out(out: Path, runs: list[tuple[Cell, int, Path]], options: AgentRunO
 def plan_matrix(tasks: list[str | Task], techniques: list[tuple[str, ...]], formats: list[str], *, repeats: int,
                 options: AgentRunOptions, out: Path, reference_prompts: int | None = None,
                 seeds: list[int] | None = None) -> MatrixPlan:
-    """Check every task, technique, format and cell (the harness's check too) and return the runs to make."""
+    """Check every task, technique, format and cell (the harness's check too) and return the runs to make.
+
+    ``options.backend`` is where the tools run; its credentials are checked by :func:`run_matrix`, so a dry
+    run needs none."""
     if repeats < 1:
         raise AgentError("--repeats must be at least 1")
     chosen = {t.name: t for t in map(resolve_task, tasks)}
@@ -202,8 +216,8 @@ def _cell_options(options: AgentRunOptions, cell: Cell) -> AgentRunOptions:
     return options.model_copy(update={"format": cell.format, "techniques": list(cell.techniques)})
 
 
-def describe_plan(plan: MatrixPlan, backend: str = "local") -> str:
-    """The dry run: every run and whether it is done, then where the tools would run."""
+def describe_plan(plan: MatrixPlan, backend: str | None = None) -> str:
+    """The dry run: every run and whether it is done, then where the tools would run (default: the plan's backend)."""
     from interp_skills.plugins import get_registry
     from interp_skills.spec import OpenRequest
 
@@ -215,17 +229,18 @@ def describe_plan(plan: MatrixPlan, backend: str = "local") -> str:
         seed = "" if plan.seed(repeat) is None else f" (seed {plan.seed(repeat)})"
         lines.append(f"  {cell.task} x {cell.technique} x {cell.format} #{repeat}{seed}: {run_dir} ({state})")
     registry = get_registry()
+    backend = backend or plan.backend
     environment = registry.environments.get(backend)
     if environment is None:
         raise AgentError(f"--backend {backend!r} cannot plan; choose one of: "
                          f"{', '.join(n for n, e in registry.environments.items() if e.plan)}")
     if environment.plan is not None:  # it prepares somewhere else to run: say what and where
-        names = list(dict.fromkeys(t for c in plan.cells for t in c.techniques))
         bases = sorted({t.base_model for t in plan.tasks.values()})
-        lines += [f"on {backend}: each run opens its own session; its target is the task's organism, fine-tuned "
-                  f"here from {', '.join(bases)} (a remote session needs that folder on the environment's "
-                  "storage). A session with every technique:",
-                  environment.plan(OpenRequest([registry.technique(t) for t in names],
+        lines += [f"on {backend}: the agents, their harness and the grading run here; each run's tool processes "
+                  f"(its MCP server, or each skill script the agent runs) open a {backend} session, so the tools "
+                  f"run there. Each organism is fine-tuned here from {', '.join(bases)} and uploaded to the "
+                  f"{backend} storage once (skipped when it is already there). A session with every technique:",
+                  environment.plan(OpenRequest([registry.technique(t) for t in plan.technique_names],
                                                {"target": None if bases == ["default"] else bases[0]}))]
     return "\n".join(lines)
 
@@ -265,12 +280,23 @@ def run_matrix(plan: MatrixPlan, *, concurrency: int = 1, note: Callable[[str], 
 
     if concurrency < 1:
         raise AgentError("--concurrency must be at least 1")
+    from interp_skills.plugins import get_registry
+
+    registry = get_registry()
+    stage = registry.environments[plan.backend].stage
+    techniques = [registry.technique(t) for t in plan.technique_names]
+    if stage is not None:
+        stage(StageRequest(techniques))  # its credentials, before anything is built or written
     progress = progress or LogReporter()
     plan.out.mkdir(parents=True, exist_ok=True)
     reference = []
     for task, seed in plan.variants():
         note(f"building (or reading from the cache) the organism of {task.name}, seed {task.builder.request.seed}")
-        reference += reference_scores(plan, task, seed, task.build(progress), note)
+        built = task.build(progress)
+        if stage is not None:  # once per organism here, so the runs do not upload it side by side
+            note(f"staging the organism of {task.name} on {plan.backend}")
+            stage(StageRequest(techniques, {"target": str(built.model_dir)}))
+        reference += reference_scores(plan, task, seed, built, note)
     todo = [(c, r, d) for c, r, d in plan.runs if not (d / VERDICT_FILE).is_file()]
     skipped = [d for _, _, d in plan.runs if (d / VERDICT_FILE).is_file()]
     errors: dict[Path, str] = {}

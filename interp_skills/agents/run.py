@@ -4,6 +4,9 @@ The task's setup stages run first, into ``RUN_DIR/setup/`` (outside the agent's 
 then the format mounts the techniques in ``RUN_DIR/workspace/`` for the harness, which runs
 the agent on the prompt; its done files and the figures it wrote at the top of the workspace
 (``*.png``, ``*.svg``) are copied out; then the task grades the folder. File names: :mod:`interp_skills.runs.layout`.
+With ``backend`` another environment (``modal``), the harness and the agent still run here, and the
+tools the format serves open their sessions there: the environment's ``stage`` first puts the
+setup's model folders where those sessions load them.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from interp_skills.spec import (
     MountRequest,
     PaperPack,
     Renderer,
+    StageRequest,
     Task,
     Technique,
 )
@@ -57,6 +61,7 @@ if TYPE_CHECKING:
     from interp_skills.rating import Verdict
 
 CHECKPOINT_MODES = ("none", "ask")
+LOCAL_ONLY_FORMATS = ("notebook",)  # formats whose tools run in a process they start here, not in a session
 AGENT_RUBRIC = "rubric.toml"  # the agent-replication rubric shipped in this package
 FIGURE_PATTERNS = ("*.png", "*.svg")  # an agent's figures, copied from its workspace into the run folder
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
@@ -75,6 +80,7 @@ class AgentRunOptions(BaseModel):
     checkpoint: str = "none"
     interp_model: str | None = Field(None, description="the model the techniques run on; default: the task's")
     judge: str | None = Field(None, description="Anthropic model for the LLM judge; None: claims only")
+    backend: str = Field("local", description="the environment the served tools run in (local, modal, ...)")
 
 
 class NoSettings(BaseModel):
@@ -134,6 +140,8 @@ def command_line(task: str, options: AgentRunOptions, run_dir: Path) -> str:
             parts += [flag, value]
     if options.checkpoint != "none":
         parts += ["--checkpoint", options.checkpoint]
+    if options.backend != "local":
+        parts += ["--backend", options.backend]
     return shlex.join([*parts, "--out", str(run_dir)])
 
 
@@ -233,6 +241,11 @@ def plan_run(task: Task | str, options: AgentRunOptions, ask: Asker | None) -> R
         raise AgentError(f"task {task.name!r} names no techniques; pass --technique NAME (repeat it for more; "
                          "`interp-skills list` shows the installed ones)")
     techniques = [registry.technique(name) for name in names]
+    if options.backend not in registry.environments:
+        raise AgentError(f"unknown --backend {options.backend!r}; choose one of: {', '.join(registry.environments)}")
+    if options.backend != "local" and renderer.name in LOCAL_ONLY_FORMATS:
+        raise AgentError(f"the {renderer.name} format runs the model in its kernel on this machine, so it cannot "
+                         f"use --backend {options.backend}; use skill, mcp or prompt, or --backend local")
     check_model_spec(options.interp_model, "--interp-model")
     check_model_path(options.interp_model, "--interp-model")
     harness.check(options.model, options.limits)
@@ -246,6 +259,8 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
     ``ask(stage, summary)`` is called at each checkpoint when ``options.checkpoint == "ask"``
     and returns the person's reply.
     """
+    from interp_skills.plugins import get_registry
+
     plan = plan_run(task, options, ask)  # fails before writing anything
     task, models = plan.task, plan.models
     run_dir = Path(out) if out else default_run_dir(task.name, options)
@@ -258,8 +273,9 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
         **({"citation": task.citation} if isinstance(task, PaperPack) else {}),
         "format": options.format, "harness": options.harness, "model": options.model, "models": models,
         "techniques": plan.names, "limits": options.limits.model_dump(), "checkpoint": options.checkpoint,
-        "judge": options.judge, "versions": _versions(task), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "command": command_line(task.name, options, run_dir), "claims": claims,
+        "judge": options.judge, "backend": options.backend, "versions": _versions(task),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": command_line(task.name, options, run_dir),
+        "claims": claims,
     }
     write_json(run_dir / CONFIG_FILE, config)
     write_json(run_dir / CLAIMS_FILE, {"claims": claims})
@@ -271,7 +287,11 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
         if roles := run_setup(task, run_dir, models):
             models = {**models, **roles}
             write_json(run_dir / CONFIG_FILE, {**config, "models": models})
-        request = MountRequest(plan.techniques, workspace, plan.harness.vocabulary, models)
+        served = models
+        if stage := get_registry().environments[options.backend].stage:  # graders keep reading "models" here
+            served = stage(StageRequest(plan.techniques, models))
+            write_json(run_dir / CONFIG_FILE, {**config, "models": models, "served_models": served})
+        request = MountRequest(plan.techniques, workspace, plan.harness.vocabulary, served, options.backend)
         mount = mount_workspace(plan.renderer, request)
         prompt = build_prompt(task, mount, workspace, options.checkpoint)
         write_atomic(run_dir / TASK_FILE, prompt)

@@ -181,8 +181,9 @@ def serve(technique_names: list[str], *, models: dict[str, str | None], scope: S
     The session is opened by the registered ``environment`` with ``models`` by role and ``scope``; a
     scope without ``write_dirs`` gets :func:`default_write_dirs`, so an MCP client never writes anywhere.
     """
-    for role, spec in models.items():
-        check_model_path(spec, model_flag(role))  # now, not at the first tool call
+    if environment == "local":  # another environment reads its own paths (e.g. a folder on a Modal Volume)
+        for role, spec in models.items():
+            check_model_path(spec, model_flag(role))  # now, not at the first tool call
     if scope.write_dirs is None:
         scope = scope.model_copy(update={"write_dirs": default_write_dirs()})
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="interp-skills mcp: %(message)s")

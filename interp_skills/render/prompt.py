@@ -42,4 +42,4 @@ def mount(request: MountRequest) -> Mount:
            "--json`.")
     return Mount(format="prompt", techniques=request.names, system_text=prompt_text(request.techniques),
                  commands=["interp-skills run *"], how_to_use=how,
-                 model_note=model_note(request.models, selected=False))
+                 model_note=model_note(request.models, selected=False, backend=request.backend))

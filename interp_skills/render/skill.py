@@ -102,4 +102,4 @@ def mount(request: MountRequest) -> Mount:
     files = {f"{SKILLS_DIR / t.name / rel}": text for t in request.techniques for rel, text in skill_files(t).items()}
     return Mount(format="skill", techniques=request.names, files=files, skills=request.names,
                  commands=["python *", "python3 *"], how_to_use=how_to_use(request),
-                 model_note=model_note(request.models, selected=False))
+                 model_note=model_note(request.models, selected=False, backend=request.backend))

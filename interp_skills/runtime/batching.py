@@ -20,6 +20,30 @@ def batched(prompts: list[T], batch_size: int) -> Iterator[tuple[int, list[T]]]:
         yield start, prompts[start : start + batch_size]
 
 
+def length_batches(lengths: list[int], batch_size: int, *, call_cost: float) -> list[list[int]]:
+    """Indices of ``lengths`` in batches of at most ``batch_size``, shortest first, padding and calls traded off.
+
+    Each batch pads to its longest row, so it costs ``len(batch) * max(lengths)`` token slots plus
+    ``call_cost`` slots for the forward pass itself; the split of the length-sorted rows minimizes
+    the total (dynamic programming over the cut points).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    best, cut = [0.0] + [float("inf")] * len(order), [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        longest = lengths[order[end - 1]]
+        for begin in range(max(0, end - batch_size), end):
+            cost = best[begin] + call_cost + (end - begin) * longest
+            if cost < best[end]:
+                best[end], cut[end] = cost, begin
+    batches, end = [], len(order)
+    while end:
+        batches.append(order[cut[end]: end])
+        end = cut[end]
+    return batches[::-1]
+
+
 def model_texts(lm: LoadedModel, prompts: list[str], *, chat: bool, system: str | None = None) -> list[str]:
     """The texts the tokenizer sees: each prompt in the chat template (with ``system``), or as it is."""
     if isinstance(prompts, str):

@@ -17,6 +17,7 @@ from interp_skills.organisms.specs import is_organism_spec, resolve_organism_spe
 from interp_skills.runtime.embedded import EMBEDDED_NAME, INSTALL_HINT, convert_embedded, converted_dir
 from interp_skills.runtime.errors import ModelNotFoundError
 from interp_skills.runtime.loaded import LoadedModel, wrap_model
+from interp_skills.runtime.threads import apply_thread_policy
 
 DEFAULT_MODEL = EMBEDDED_NAME
 ALIASES = frozenset({"default", "smollm2", EMBEDDED_NAME, "HuggingFaceTB/SmolLM2-135M-Instruct"})
@@ -61,6 +62,7 @@ def load_model(spec: str | None = None, *, device: str | None = None, dtype: str
     torch_dtype = _resolve_dtype(dtype, target)
     key = (name, str(target), str(torch_dtype))
     with _load_lock:
+        apply_thread_policy()  # once per process; see runtime/threads.py
         if key not in _loaded and name.startswith(TINY_PREFIX):
             _loaded[key] = _tiny(name.removeprefix(TINY_PREFIX))
         if key not in _loaded:

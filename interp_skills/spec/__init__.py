@@ -17,7 +17,7 @@ Importing this package imports no torch.
 
 from interp_skills.spec.autorater import Autorater, Flag
 from interp_skills.spec.claims import Claim
-from interp_skills.spec.environment import Environment, OpenRequest, ReplicateRequest, ReplicateResult
+from interp_skills.spec.environment import Environment, OpenRequest, ReplicateRequest, ReplicateResult, StageRequest
 from interp_skills.spec.harness import AgentOutcome, Asker, Harness, HarnessRun, Limits, StopReason, Vocabulary
 from interp_skills.spec.mount import SKILLS_DIR, McpServer, Mount, MountRequest
 from interp_skills.spec.naming import NAME_PATTERN, TOOL_NAME_PATTERN, SkillName, check_name, find_named
@@ -32,6 +32,6 @@ __all__ = [
     "CallLimits", "Claim", "Environment", "Flag", "GroundTruth", "Harness", "HarnessRun", "Limits", "McpServer",
     "Mount", "MountRequest", "Needs", "OpenRequest", "Organism", "OrganismRequest",
     "PaperPack", "Reference", "RenderResult", "Renderer", "ReplicateRequest", "ReplicateResult", "Requirements",
-    "Scope", "ScopeError", "Session", "SkillName", "Stage", "StopReason", "Task", "Technique", "Tool",
+    "Scope", "ScopeError", "Session", "SkillName", "Stage", "StageRequest", "StopReason", "Task", "Technique", "Tool",
     "Verification", "Vocabulary", "WritePath", "check_name", "find_named", "limit_flag",
 ]

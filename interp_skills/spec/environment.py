@@ -3,7 +3,9 @@
 An environment ``open``s a :class:`~interp_skills.spec.session.Session` holding models by role,
 may ``plan`` (what a dry run prints: GPU, downloads, cost) and may run a whole replication
 (``replicate``). ``interp-skills replicate --backend NAME`` and ``mcp serve --backend NAME``
-reach any registered environment through these three.
+reach any registered environment through these three. One whose sessions run on another machine
+has ``stage``: ``agent run`` and ``agent matrix`` call it before any session opens, so a local
+model folder (a task's organism) is put where those sessions load it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,15 @@ class OpenRequest:
     techniques: list[Technique]
     models: dict[str, str | None] = field(default_factory=lambda: {"target": None})
     scope: Scope | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StageRequest:
+    """Models (role -> spec, local folders included) that sessions about to open elsewhere must reach."""
+
+    techniques: list[Technique]
+    models: dict[str, str | None] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -62,5 +73,9 @@ class Environment(BaseModel):
                                                       description="the dry-run text for serving tools")
     replicate: Callable[[ReplicateRequest], ReplicateResult] | None = Field(None, exclude=True, repr=False)
     plan_replicate: Callable[[ReplicateRequest], str] | None = Field(None, exclude=True, repr=False)
+    stage: Callable[[StageRequest], dict[str, str | None]] | None = Field(
+        None, exclude=True, repr=False,
+        description="check the environment can be reached (credentials), put each local model folder where its "
+                    "sessions load it (once), and return the specs to open them with; None: sessions run here")
     plugin: str = ""
     plugin_version: str = ""

@@ -52,13 +52,16 @@ class MountRequest:
     workspace: Path
     vocabulary: "Vocabulary"
     models: dict[str, str | None] = field(default_factory=lambda: {"target": None})
+    backend: str = "local"  # the environment the served tools open their session in (``--backend``)
 
     @property
     def names(self) -> list[str]:
         return [t.name for t in self.techniques]
 
     def serve_args(self) -> list[str]:
-        """``--technique``, ``--model`` and ``--role`` flags that make a server hold these techniques and models."""
+        """``--technique``, ``--model``, ``--role`` (and ``--backend``) flags that make a server hold these
+        techniques and models (in that environment)."""
         from interp_skills.session_flags import role_flags
 
-        return [arg for t in self.techniques for arg in ("--technique", t.name)] + role_flags(self.models)
+        backend = ["--backend", self.backend] if self.backend != "local" else []
+        return [arg for t in self.techniques for arg in ("--technique", t.name)] + role_flags(self.models) + backend

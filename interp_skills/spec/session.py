@@ -7,7 +7,8 @@ be called, caps each call (:class:`CallLimits`) and may confine the paths tools 
 ``interp-skills run``, notebooks, MCP). Tools receive the session as a parameter annotated
 ``Session``, so two sessions in one process never share state. Long tools report how far they are
 with :meth:`Session.progress` between steps (a batch, a candidate), which also stops a call that was
-cancelled (:class:`CallCancelled`).
+cancelled (:class:`CallCancelled`). A session whose calls run on another machine overrides
+:meth:`Session.run` and brings back what a tool wrote at its write arguments with :func:`receive_files`.
 Importing this module imports no torch; loading a model does.
 """
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, Iterator, Mapping
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from interp_skills.errors import InterpSkillsError, ToolInputError
+from interp_skills.fileio import write_atomic
 
 if TYPE_CHECKING:
     from interp_skills.runtime.loaded import LoadedModel
@@ -161,6 +163,26 @@ class Scope(BaseModel):
                 f"{', '.join(map(str, allowed)) or 'none'}. Pass a path inside one of them; whoever starts the "
                 f"session can allow another: `interp-skills mcp serve {WRITE_FLAG} DIR` (repeat it for several)."
             )
+
+
+def receive_files(files: Mapping[str, bytes], target: str | Path) -> list[Path]:
+    """Write here the files a call that ran elsewhere wrote at its output path ``target``; the paths written.
+
+    A remote session runs each write argument (``Tool.write_params``) against a fresh path on the
+    other machine and brings back what the tool wrote there as {path relative to it: bytes}, ``"."``
+    being the path itself (a tool that writes one file). Each is written atomically under ``target``;
+    a path that would land outside ``target`` is refused before anything is written.
+    """
+    root = Path(target).expanduser().resolve()
+    paths = {relative: (root / relative).resolve() for relative in files}
+    for relative, path in paths.items():
+        if path != root and root not in path.parents:
+            raise InterpSkillsError(f"a remote call returned the file {relative!r}, which lies outside its output "
+                                    f"path {root}; nothing was written")
+    for relative, path in paths.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, files[relative])
+    return list(paths.values())
 
 
 def _over(argument: str, found: str, field: str, limit: int, fix: str) -> ScopeError:

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from interp_skills.runtime import capture_activations
+from interp_skills.runtime.batching import length_batches
 from interp_skills.runtime.tiny import tiny_model
 
 PROMPTS = ["the cat is happy and good", "i love you", "tell me a story about a dog at night", "sad"]
@@ -91,3 +92,27 @@ def test_forward_stops_after_the_deepest_captured_layer():
     ran.clear()
     capture_activations(lm, PROMPTS, layers=[0, 1], positions=[-1], site="block_output")
     assert ran == [0, 1]
+
+
+@pytest.mark.parametrize("call_cost", [0, 24, 10_000])
+def test_length_batches_cover_every_prompt_once_and_pad_no_more_than_fixed_chunks(call_cost):
+    lengths = [5, 2, 34, 7, 7, 16, 3, 33, 9, 2, 16, 23]
+    batches = length_batches(lengths, 4, call_cost=call_cost)
+    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
+    assert all(1 <= len(batch) <= 4 for batch in batches)
+    ordered = sorted(lengths)
+    fixed = [ordered[i: i + 4] for i in range(0, len(ordered), 4)]
+
+    def cost(groups):
+        return sum(call_cost + len(g) * max(g) for g in groups)
+
+    assert cost([[lengths[i] for i in batch] for batch in batches]) <= cost(fixed)
+    if call_cost == 0:  # padding is all that counts: no batch mixes lengths
+        assert all(len({lengths[i] for i in batch}) == 1 for batch in batches)
+    if call_cost == 10_000:  # calls are all that count: as few batches as possible
+        assert len(batches) == 3
+
+
+def test_length_batches_rejects_a_bad_batch_size():
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        length_batches([3, 4], 0, call_cost=1)

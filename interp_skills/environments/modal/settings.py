@@ -35,6 +35,8 @@ class ModalSettings(BaseModel):
     python_version: str = Field(f"{sys.version_info.major}.{sys.version_info.minor}",
                                 description="Python in the image (must match the client's for pickled results)")
     extra_pip: tuple[str, ...] = Field((), description="more pip requirements, e.g. a pack's")
+    control_plane: str | None = Field(None, description="'module:name' of a stand-in for Modal's control plane "
+                                      "(tests: a local one); default Modal's own")
 
     @field_validator("gpu")
     @classmethod
@@ -42,7 +44,7 @@ class ModalSettings(BaseModel):
         parse_gpu(value)  # raises ModalSetupError listing the valid types
         return value
 
-    @field_validator("deployment", "environment", "hf_secret", mode="before")
+    @field_validator("deployment", "environment", "hf_secret", "control_plane", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value

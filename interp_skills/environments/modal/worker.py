@@ -1,8 +1,11 @@
 """What runs inside the Modal container, as plain functions; ``app.Worker`` only wraps them.
 
 Each container holds one :class:`~interp_skills.spec.Session` with the models of the client's
-session (role -> spec); a tool call names the role it acts on. The client checked the call
-against its scope, so the container runs it as it comes (``Session.run``).
+session (role -> spec; a folder on the Volume is read where the container mounts it); a tool call
+names the role it acts on. The client checked the call against its scope, so the container runs it
+as it comes (``Session.run``). A call's write arguments (``outputs``) are pointed at a fresh folder
+here, and the files the tool wrote there travel back in the envelope for the client to write.
+The registry is the process one: the image names its plugin sources in ``INTERP_SKILLS_PLUGIN_MODULES``.
 
 Every call returns an envelope, ``{"ok": true, "result": ...}`` or ``{"ok": false, "error": {...}}``,
 so a tool's own error (bad argument, unknown name, GPU out of memory) reaches the client as the
@@ -12,23 +15,22 @@ same error class and is not retried by Modal, whose retries are kept for contain
 
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import pydantic_core
 
 from interp_skills.environments.modal.credentials import HF_TOKEN_KEY
 from interp_skills.environments.modal.errors import RemoteOutOfMemoryError, RemoteToolError
 from interp_skills.environments.modal.gpus import bigger_gpus
-from interp_skills.environments.modal.image import PLUGIN_MODULES_ENV
+from interp_skills.environments.modal.image import CACHE_MOUNT, VOLUME_MOUNT_ENV
 from interp_skills.errors import InterpSkillsError, ToolInputError, UnknownNameError
-from interp_skills.plugins import Registry, build_registry, get_registry
+from interp_skills.plugins import get_registry
 from interp_skills.runtime.errors import ModelNotFoundError
 from interp_skills.spec import TARGET, Session
 
@@ -51,16 +53,12 @@ def decode_models(text: str) -> dict[str, str | None]:
     return json.loads(text) if text else {TARGET: None}
 
 
-@functools.cache
-def _registry_from_modules(modules: str) -> Registry:
-    return build_registry(extra_plugins=tuple(importlib.import_module(m) for m in modules.split(",") if m))
-
-
-def worker_registry() -> Registry:
-    """The container's registry: the plugin modules the image names (shipped as source, so they have
-    no entry points), plus built-ins; outside a container, the process registry."""
-    modules = os.environ.get(PLUGIN_MODULES_ENV)
-    return get_registry() if modules is None else _registry_from_modules(modules)
+def container_models(text: str) -> dict[str, str | None]:
+    """The models of :func:`decode_models`, a folder on the Volume (``/cache/...``) read where this
+    container mounts the Volume (``INTERP_SKILLS_CONTAINER_VOLUME_MOUNT``, set by the image)."""
+    mount = os.environ.get(VOLUME_MOUNT_ENV, CACHE_MOUNT)
+    return {role: mount + spec[len(CACHE_MOUNT):] if spec and spec.startswith(CACHE_MOUNT + "/") else spec
+            for role, spec in decode_models(text).items()}
 
 
 def load(session: Session) -> dict[str, Any]:
@@ -75,17 +73,35 @@ def load(session: Session) -> dict[str, Any]:
 
 
 def run_tool(session: Session, technique: str, tool: str, arguments: dict[str, Any],
-             role: str = TARGET) -> dict[str, Any]:
-    """Run one tool on the model of ``role``, as a local session does; an envelope."""
+             role: str = TARGET, outputs: Sequence[str] = ()) -> dict[str, Any]:
+    """Run one tool on the model of ``role``, as a local session does; an envelope.
+
+    Each argument named in ``outputs`` (a path the tool writes, ``client path`` as given) is replaced by
+    ``<fresh folder>/<name>/<last part of the client path>``; the envelope's ``outputs`` map each to
+    ``{"path": that path, "files": {relative path: bytes}}`` (``"."``: the path itself is a file).
+    """
     try:
-        found = worker_registry().technique(technique)
+        found = get_registry().technique(technique)
         if role not in session.models:
             raise ToolInputError(f"the Modal worker has no model for role {role!r}; its roles are: "
                                  f"{', '.join(session.models)}")
-        result = session.run(found, found.tool(tool), arguments, role)
-        return {"ok": True, "result": pydantic_core.to_jsonable_python(result)}
+        with tempfile.TemporaryDirectory(prefix="interp-skills-out-") as folder:
+            paths = {name: Path(folder) / name / Path(arguments[name]).name for name in outputs}
+            for path in paths.values():
+                path.parent.mkdir()
+            result = session.run(found, found.tool(tool), {**arguments, **{n: str(p) for n, p in paths.items()}},
+                                 role)
+            written = {name: {"path": str(path), "files": files_at(path)} for name, path in paths.items()}
+        return {"ok": True, "result": pydantic_core.to_jsonable_python(result), "outputs": written}
     except Exception as exc:
         return error_envelope(exc, f"{technique}.{tool}", session.models.get(role))
+
+
+def files_at(path: Path) -> dict[str, bytes]:
+    """What a tool wrote at ``path``: every file under it by relative path, or ``{".": bytes}`` for a file."""
+    if path.is_file():
+        return {".": path.read_bytes()}
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
 
 
 def run_pipeline(target: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +113,7 @@ def run_pipeline(target: str, kwargs: dict[str, Any]) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="interp-skills-run-") as folder:
             run_dir = Path(folder)
             result = function(run_dir=run_dir, **kwargs)
-            files = {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+            files = files_at(run_dir)
         return {"ok": True, "result": pydantic_core.to_jsonable_python(result), "files": files}
     except Exception as exc:
         return error_envelope(exc, target, None)

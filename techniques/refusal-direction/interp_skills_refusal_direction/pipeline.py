@@ -15,7 +15,7 @@ from interp_skills.errors import ToolInputError
 from interp_skills.paths import cache_dir
 from interp_skills.runtime import ArtifactStore, LoadedModel
 from interp_skills.spec.session import Progress
-from interp_skills_refusal_direction import candidates, directions, plots, positions, scoring
+from interp_skills_refusal_direction import candidates, directions, plots, positions, scoring, search
 from interp_skills_refusal_direction.refusal import refusal_token_ids
 from interp_skills_refusal_direction.selection import DIGITS, Filters, candidate_table, choose, eligible, finite
 
@@ -39,7 +39,7 @@ def baseline_filter(lm: LoadedModel, prompts: list[str], token_ids: list[int], r
     If fewer than ``MIN_KEPT`` (or all of a smaller set) would remain, the whole set is kept and
     the report says so.
     """
-    scores = scoring.prompt_log_odds(lm, prompts, token_ids, batch_size, system)
+    scores = scoring.shared_log_odds(lm, prompts, token_ids, batch_size, system)
     keep = scores > 0 if refused else scores < 0
     kept = [prompt for prompt, k in zip(prompts, keep.tolist()) if k]
     applied = len(kept) >= min(MIN_KEPT, len(prompts))
@@ -50,10 +50,13 @@ def baseline_filter(lm: LoadedModel, prompts: list[str], token_ids: list[int], r
 
 def find_direction(lm: LoadedModel, store: ArtifactStore, *, n_train: int, n_val: int, filter_prompts: bool,
                    filters: Filters, batch_size: int, out_dir: Path | None, system: str | None = None,
-                   spare_first_token: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+                   spare_first_token: bool = False, progress: Progress | None = None,
+                   exhaustive: bool = False) -> dict[str, Any]:
     """Run the search on the shipped datasets and save everything in ``store``; returns the summary for the tool.
 
     ``spare_first_token`` scores ablation without touching each prompt's first token (see ``ablate_direction``).
+    Candidates the filters already rule out are left unscored (``search``) unless ``exhaustive``; the
+    choice is the same either way.
     """
     eoi = positions.post_instruction_ids(lm, system)
     token_ids = refusal_token_ids(lm.tokenizer)
@@ -69,8 +72,8 @@ def find_direction(lm: LoadedModel, store: ArtifactStore, *, n_train: int, n_val
 
     diffs = candidates.mean_difference(lm, sets["harmful_train"], sets["harmless_train"], len(eoi), batch_size,
                                        system)
-    scores = scoring.score_candidates(lm, diffs, sets["harmful_val"], sets["harmless_val"], token_ids, batch_size,
-                                      system, spare_first_token, progress)
+    scores = search.score_for_selection(lm, diffs, sets["harmful_val"], sets["harmless_val"], token_ids, filters,
+                                        batch_size, system, spare_first_token, progress, exhaustive)
     labels = positions.position_labels(lm, eoi)
     table = candidate_table(scores, labels, filters)
     best, relaxed = choose(table)
@@ -78,7 +81,7 @@ def find_direction(lm: LoadedModel, store: ArtifactStore, *, n_train: int, n_val
 
     settings = {"n_train": n_train, "n_val": n_val, "filter_prompts": filter_prompts, "max_kl": filters.max_kl,
                 "min_induce": filters.min_induce, "max_layer_fraction": filters.max_layer_fraction, "system": system,
-                "spare_first_token": spare_first_token}
+                "spare_first_token": spare_first_token, "exhaustive": exhaustive}
     candidates_id, direction_id = _save(store, lm, diffs, scores, best, labels, token_ids, settings)
     folder = _output_folder(out_dir, direction_id)
     summary = {
@@ -98,11 +101,12 @@ def find_direction(lm: LoadedModel, store: ArtifactStore, *, n_train: int, n_val
         "direction_norm": round(float(diffs[best["position"], best["layer"]].norm()), 4),
         "n_candidates": len(table),
         "n_passing": n_passing,
+        "n_not_scored": len(scores.not_scored),
         "table_shape": [len(eoi), lm.n_layers],
         "refusal_tokens": {lm.tokenizer.decode([i]): i for i in token_ids},
         "prompt_counts": {key: len(prompts) for key, prompts in sets.items()},
         "baseline_filter": filtering,
-        "notes": _notes(best, relaxed, scores, filtering),
+        "notes": _notes(best, relaxed, scores, filtering, filters),
         "top_candidates": sorted(eligible(table, relaxed), key=lambda row: row["bypass"])[:5],
     }
     _write_json(folder / TABLE_FILE, {**summary, "settings": settings, "table": table})
@@ -116,8 +120,10 @@ def _save(store: ArtifactStore, lm: LoadedModel, diffs: torch.Tensor, scores: sc
           best: dict[str, Any], labels: list[str], token_ids: list[int],
           settings: dict[str, Any]) -> tuple[str, str]:
     """Save every candidate (with its scores) and the chosen direction; returns both ids."""
+    n_positions, n_layers = scores.bypass.shape
     candidates_id = directions.save_candidates(store, lm, diffs, {
         "position_tokens": labels, "refusal_token_ids": token_ids, "settings": settings,
+        "not_scored": [[scores.not_scored.get((p, layer)) for layer in range(n_layers)] for p in range(n_positions)],
         **{key: [[finite(x, digits) for x in row] for row in getattr(scores, key).tolist()]
            for key, digits in DIGITS.items()},
     })
@@ -146,8 +152,15 @@ def _output_folder(out_dir: Path | None, direction_id: str) -> Path:
 
 
 def _notes(best: dict[str, Any], relaxed: list[str], scores: scoring.CandidateScores,
-           filters: dict[str, Any]) -> list[str]:
+           filters: dict[str, Any], selection: Filters) -> list[str]:
     notes = []
+    if scores.not_scored:
+        counts = {key: list(scores.not_scored.values()).count(key) for key in ("layer", "kl", "induce")}
+        notes.append(f"{len(scores.not_scored)} candidates were left (partly) unscored because a filter already "
+                     f"rules them out ({', '.join(f'{n} by {key}' for key, n in counts.items() if n)}; "
+                     f"layer >= {selection.layer_limit(scores.bypass.shape[1])}, kl > "
+                     f"{selection.max_kl}); the choice is the one scoring all would make. Pass exhaustive=True for "
+                     "the full table.")
     if relaxed:
         notes.append(f"No candidate passed every filter. The direction saved is the lowest-bypass candidate with "
                      f"the {', '.join(relaxed)} filter(s) relaxed (passed_filters=false): report it as a weak "
@@ -184,7 +197,8 @@ def pick_candidate(lm: LoadedModel, store: ArtifactStore, candidates_id: str, la
     row: dict[str, Any] = {"layer": layer, "position": position, "position_token": meta["position_tokens"][p],
                            **{key: meta[key][p][layer] for key in ("bypass", "induce", "kl")}}
     filters = Filters(settings["max_kl"], settings["min_induce"], settings["max_layer_fraction"])
-    row["filtered_by"] = filters.reasons(row, n_layers)
+    ruled_out = meta.get("not_scored", [[None] * n_layers] * n_positions)[p][layer]
+    row["filtered_by"] = filters.reasons(row, n_layers, ruled_out)
     row["passed_filters"] = not row["filtered_by"]
     direction_id = directions.save_direction(store, lm, stack[p, layer], {
         **{k: v for k, v in row.items() if k != "filtered_by"},

@@ -31,6 +31,7 @@ def find_refusal_direction(
     batch_size: Annotated[int, Field(ge=1, le=2048)] = 64,
     out_dir: Folder = None,
     system: System = None,
+    exhaustive: bool = False,
 ) -> dict[str, Any]:
     """Find the refusal direction: score every (position, layer) candidate and pick the best.
 
@@ -40,9 +41,10 @@ def find_refusal_direction(
     log-odds on harmful prompts with it ablated everywhere; induce: on harmless prompts with it
     added at its layer; kl: harmless next-token KL under ablation), filtered, and the lowest
     bypass wins. Saves the direction, every candidate, a JSON table and a PNG heatmap.
-    Cost: (positions x layers) x 3 x n_val prompt passes, the shared chat-template prefix
-    computed once per candidate; about 20 min on one CPU thread for SmolLM2 at the defaults
-    (measured), seconds on a GPU.
+    Cost: candidates the selection filters already rule out are not scored further (lazy; same
+    choice as scoring all, ``exhaustive=True``): at the defaults on SmolLM2, KL for 138 of 174
+    candidates (most dropped after a few prompts), induce and bypass for 20; 176 s on the
+    2-core CPU (measured), seconds on a GPU. Scoring everything takes about 20 min on one thread.
 
     Args:
         n_train: harmful and harmless instructions each to average (train split, up to 96).
@@ -56,6 +58,8 @@ def find_refusal_direction(
         out_dir: new or empty folder for the table and plot; default under the cache.
         system: system prompt for the chat template; default the template's own (SmolLM2 has one).
             The direction remembers it, and the other tools reuse it.
+        exhaustive: score every candidate. By default candidates a filter already rules out are
+            left unscored (table: ``not_scored``); the chosen direction is the same.
     """
     from interp_skills_refusal_direction import pipeline
     from interp_skills_refusal_direction.selection import Filters
@@ -64,7 +68,8 @@ def find_refusal_direction(
     filters = Filters(max_kl, min_induce, max_layer_fraction)
     return pipeline.find_direction(session.model(), session.artifacts, n_train=n_train, n_val=n_val,
                                    filter_prompts=filter_prompts, filters=filters, batch_size=batch_size,
-                                   out_dir=folder, system=system, progress=session.progress)
+                                   out_dir=folder, system=system, progress=session.progress,
+                                   exhaustive=exhaustive)
 
 
 def pick_candidate(session: Session, candidates_id: ArtifactId, layer: Annotated[int, Field(ge=0, le=512)],

@@ -43,7 +43,15 @@ def run(session: Session, smollm2: LoadedModel, tmp_path_factory: pytest.TempPat
     the ~43 tokens of each prompt.
     """
     out = tmp_path_factory.mktemp("refusal") / "run"
-    return tools.find_refusal_direction(session, n_train=8, n_val=1, out_dir=str(out), system="")
+    return tools.find_refusal_direction(session, n_train=8, n_val=1, out_dir=str(out), system="", exhaustive=True)
+
+
+def test_lazy_scoring_chooses_what_scoring_every_candidate_chooses(session: Session, run: dict[str, Any]) -> None:
+    lazy = tools.find_refusal_direction(session, n_train=8, n_val=1, system="")
+    assert (lazy["layer"], lazy["position"], lazy["relaxed_filters"]) == (run["layer"], run["position"],
+                                                                          run["relaxed_filters"])
+    assert lazy["bypass"] == pytest.approx(run["bypass"], abs=1e-3) and lazy["n_passing"] == run["n_passing"]
+    assert 0 < lazy["n_not_scored"] < 180 and run["n_not_scored"] == 0
 
 
 def test_every_candidate_is_scored_and_filtered_as_in_the_paper(run: dict[str, Any]) -> None:

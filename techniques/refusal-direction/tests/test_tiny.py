@@ -9,7 +9,7 @@ import pytest
 import torch
 from interp_skills_refusal_direction import candidates, positions, scoring, tools
 from interp_skills_refusal_direction.plugin import technique
-from interp_skills_refusal_direction.refusal import refusal_token_ids
+from interp_skills_refusal_direction.refusal import kl_divergence, refusal_log_odds, refusal_token_ids
 from interp_skills_refusal_direction.selection import eligible
 
 from interp_skills.errors import InterpSkillsError, ToolInputError
@@ -124,3 +124,81 @@ def test_shared_prefix_passes_equal_whole_prompt_passes(family: str) -> None:
             with ablate_direction(lm, directions[copy]):
                 whole = scoring.last_logprobs(lm, batch)
             torch.testing.assert_close(shared.view(2, len(group.indices), -1)[copy], whole, atol=1e-4, rtol=1e-4)
+    ids = refusal_token_ids(lm.tokenizer)
+    torch.testing.assert_close(scoring.shared_log_odds(lm, prompts, ids, batch_size=2),
+                               scoring.prompt_log_odds(lm, prompts, ids), atol=1e-4, rtol=0)
+
+
+def _strong_candidates(lm) -> torch.Tensor:
+    """Random candidates large enough to move a tiny model's outputs; layer 0 zero, as in real candidate sets."""
+    found = torch.randn(2, lm.n_layers, lm.d_model, generator=torch.Generator().manual_seed(1)) * 3
+    found[:, 0] = 0
+    return found
+
+
+def _per_candidate_loop(lm, diffs: torch.Tensor, ids: list[int], spare: bool) -> scoring.CandidateScores:
+    """One candidate at a time on whole prompts, through the plain single-direction interventions."""
+    from interp_skills.runtime import ablate_direction, add_vector
+    from interp_skills.runtime.batching import encode
+
+    both, harmless = encode(lm, HARMFUL + HARMLESS, chat=True), encode(lm, HARMLESS, chat=True)
+    baseline = scoring.last_logprobs(lm, harmless)
+    grids = {key: torch.full(diffs.shape[:2], float("nan")) for key in ("bypass", "induce", "kl")}
+    for p in range(diffs.shape[0]):
+        for layer in range(diffs.shape[1]):
+            if diffs[p, layer].norm() == 0:
+                continue
+            with ablate_direction(lm, diffs[p, layer], spare_first_token=spare):
+                ablated = scoring.last_logprobs(lm, both)
+            with add_vector(lm, diffs[p, layer], [layer], site="block_input"):
+                added = scoring.last_logprobs(lm, harmless)
+            grids["bypass"][p, layer] = refusal_log_odds(ablated[: len(HARMFUL)], ids).mean()
+            grids["kl"][p, layer] = kl_divergence(baseline, ablated[len(HARMFUL):]).mean()
+            grids["induce"][p, layer] = refusal_log_odds(added, ids).mean()
+    return scoring.CandidateScores(**grids, baseline_harmful=0.0, baseline_harmless=0.0)
+
+
+@pytest.mark.parametrize(("family", "spare"), [("llama", False), ("qwen2", True), ("gpt2", False)])
+def test_batched_scores_equal_a_per_candidate_loop(family: str, spare: bool) -> None:
+    lm = tiny_model(family)
+    ids = refusal_token_ids(lm.tokenizer)
+    diffs = _strong_candidates(lm)
+    scorer = scoring.Scorer(lm, diffs, HARMFUL, HARMLESS, ids)
+    assert scorer.resumable  # blocks return a tensor (transformers 5): addition passes start at their layer
+    batched = scoring.score_candidates(lm, diffs, HARMFUL, HARMLESS, ids, batch_size=7, spare_first_token=spare)
+    looped = _per_candidate_loop(lm, diffs, ids, spare)
+    for key, spread, tolerance in (("bypass", 0.01, 1e-4), ("induce", 0.01, 1e-4), ("kl", 1e-4, 1e-5)):
+        grid = getattr(looped, key)[:, 1:]
+        assert grid.max() - grid.min() > spread  # the candidates' edits differ visibly
+        torch.testing.assert_close(getattr(batched, key), getattr(looped, key), atol=tolerance, rtol=0, equal_nan=True)
+
+
+def test_lazy_scoring_makes_the_choice_scoring_all_makes() -> None:
+    from interp_skills_refusal_direction import search
+    from interp_skills_refusal_direction.selection import Filters, candidate_table, choose
+
+    lm = tiny_model("llama")
+    ids = refusal_token_ids(lm.tokenizer)
+    diffs = _strong_candidates(lm)
+    full = scoring.score_candidates(lm, diffs, HARMFUL, HARMLESS, ids)
+    labels, kl, induce = ["a", "b"], full.kl[:, 1:].flatten(), full.induce[:, 1:].flatten()
+    # thresholds under which every filter rules some candidates out, and choose relaxes none, induce, or all
+    top_two = induce[kl <= kl.median()].topk(2).values  # among KL passers: the best passes induce, the next fails
+    cases = [(kl.median(), -100.0, 0.7), (kl.median(), top_two.mean(), 1.0), (kl.median(), 100.0, 1.0),
+             (kl.min() / 2, 0.0, 1.0)]
+    seen, reasons = set(), set()
+    for max_kl, min_induce, fraction in cases:
+        filters = Filters(max_kl=float(max_kl), min_induce=float(min_induce), max_layer_fraction=fraction)
+        lazy = search.score_for_selection(lm, diffs, HARMFUL, HARMLESS, ids, filters, batch_size=5)
+        expected, relaxed = choose(candidate_table(full, labels, filters))
+        table = candidate_table(lazy, labels, filters)
+        got, got_relaxed = choose(table)
+        assert (got["position"], got["layer"], got_relaxed) == (expected["position"], expected["layer"], relaxed)
+        assert got["bypass"] == pytest.approx(expected["bypass"], abs=2e-4)
+        assert all((row["not_scored"] is None) == ((row["position"] + 2, row["layer"]) not in lazy.not_scored)
+                   and (row["not_scored"] is None or row["filtered_by"]) for row in table)
+        done = ~lazy.bypass.isnan()
+        torch.testing.assert_close(lazy.bypass[done], full.bypass[done], atol=1e-4, rtol=0)
+        seen.add(tuple(relaxed))
+        reasons.update(lazy.not_scored.values())
+    assert seen == {(), ("induce",), ("induce", "kl", "layer")} and reasons == {"layer", "kl", "induce"}
