@@ -53,6 +53,8 @@ STEERING = {
 def run_side(script: str, side: str, work: Path, repeats: int) -> dict[str, Any]:
     """One side in a fresh interpreter (its venv's python for a peer), with load and other-CPU context."""
     python = sys.executable if side == "ours" else str(VENVS / side / "bin" / "python")
+    if not Path(python).is_file():
+        raise SystemExit(f"no venv for {side} at {VENVS / side}; create it with benchmarks/peers/setup_venvs.sh {side}")
     before, busy, own = load_average(), machine_busy_s(), own_children_cpu_s()
     start = time.perf_counter()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
