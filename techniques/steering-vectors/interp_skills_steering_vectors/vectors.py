@@ -45,12 +45,20 @@ class SteeringVector:
 
 
 def read_texts(lm: LoadedModel, layer: int, unit: torch.Tensor, texts: list[str]) -> list[float]:
-    """Each text's projection on ``unit``: its activations at ``layer`` averaged over its tokens, unsteered."""
-    readings = []
-    for text in texts:
-        n_tokens = max(1, len(lm.tokenizer(text or " ", add_special_tokens=False)["input_ids"]))
-        acts = capture_activations(lm, [text or " "], [layer], list(range(-n_tokens, 0)), site=SITE)
-        readings.append(float(acts[0, 0].mean(0) @ unit))
+    """Each text's projection on ``unit``: its activations at ``layer`` averaged over its tokens, unsteered.
+
+    Texts with the same token count share one capture call (the same positions), in input order.
+    """
+    texts = [text or " " for text in texts]
+    by_length: dict[int, list[int]] = {}
+    for i, text in enumerate(texts):
+        n_tokens = max(1, len(lm.tokenizer(text, add_special_tokens=False)["input_ids"]))
+        by_length.setdefault(n_tokens, []).append(i)
+    readings = [0.0] * len(texts)
+    for n_tokens, indices in by_length.items():
+        acts = capture_activations(lm, [texts[i] for i in indices], [layer], list(range(-n_tokens, 0)), site=SITE)
+        for row, i in enumerate(indices):
+            readings[i] = float(acts[row, 0].mean(0) @ unit)
     return readings
 
 
