@@ -13,7 +13,7 @@ ROOT="${PEER_VENVS:-/tmp/peer-venvs}"
 TORCH="torch==2.13.0"
 TRANSFORMERS4="transformers==4.57.1"
 TRANSFORMERS5="transformers==5.24.0"
-REFUSAL_DIRECTION_GIT="${REFUSAL_DIRECTION_GIT:-/work/.mirror/andyrdt+refusal_direction/repo}"
+# REFUSAL_DIRECTION_GIT: the git dir of a clone of github.com/andyrdt/refusal_direction (needed for that peer only)
 REFUSAL_DIRECTION_SRC="${REFUSAL_DIRECTION_SRC:-/tmp/refusal_direction_src}"
 
 declare -A PACKAGES=(
@@ -42,6 +42,10 @@ for peer in "${peers[@]}"; do
   "$venv/bin/pip" install --quiet ${PACKAGES[$peer]} "$TORCH"
   "$venv/bin/pip" freeze > "$venv/freeze.txt"
   if [ "$peer" = refusal-direction ]; then
+    if [ -z "${REFUSAL_DIRECTION_GIT:-}" ] || ! git --git-dir="$REFUSAL_DIRECTION_GIT" rev-parse HEAD >/dev/null 2>&1; then
+      echo "set REFUSAL_DIRECTION_GIT to the .git folder of a clone of https://github.com/andyrdt/refusal_direction" >&2
+      exit 2
+    fi
     mkdir -p "$REFUSAL_DIRECTION_SRC"
     # only the code and splits: the mirror lacks the large run artifacts under pipeline/runs
     git --git-dir="$REFUSAL_DIRECTION_GIT" archive HEAD LICENSE pipeline/__init__.py pipeline/config.py \

@@ -61,7 +61,6 @@ if TYPE_CHECKING:
     from interp_skills.rating import Verdict
 
 CHECKPOINT_MODES = ("none", "ask")
-LOCAL_ONLY_FORMATS = ("notebook",)  # formats whose tools run in a process they start here, not in a session
 AGENT_RUBRIC = "rubric.toml"  # the agent-replication rubric shipped in this package
 FIGURE_PATTERNS = ("*.png", "*.svg")  # an agent's figures, copied from its workspace into the run folder
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
@@ -140,7 +139,7 @@ def command_line(task: str, options: AgentRunOptions, run_dir: Path) -> str:
             parts += [flag, value]
     if options.checkpoint != "none":
         parts += ["--checkpoint", options.checkpoint]
-    if options.backend != "local":
+    if options.backend != AgentRunOptions.model_fields["backend"].default:
         parts += ["--backend", options.backend]
     return shlex.join([*parts, "--out", str(run_dir)])
 
@@ -243,7 +242,7 @@ def plan_run(task: Task | str, options: AgentRunOptions, ask: Asker | None) -> R
     techniques = [registry.technique(name) for name in names]
     if options.backend not in registry.environments:
         raise AgentError(f"unknown --backend {options.backend!r}; choose one of: {', '.join(registry.environments)}")
-    if options.backend != "local" and renderer.name in LOCAL_ONLY_FORMATS:
+    if registry.environments[options.backend].stage is not None and not renderer.remote_tools:
         raise AgentError(f"the {renderer.name} format runs the model in its kernel on this machine, so it cannot "
                          f"use --backend {options.backend}; use skill, mcp or prompt, or --backend local")
     check_model_spec(options.interp_model, "--interp-model")
@@ -287,11 +286,11 @@ def run_agent(task: Task | str, options: AgentRunOptions, *, out: str | Path | N
         if roles := run_setup(task, run_dir, models):
             models = {**models, **roles}
             write_json(run_dir / CONFIG_FILE, {**config, "models": models})
-        served = models
+        served, backend = models, None
         if stage := get_registry().environments[options.backend].stage:  # graders keep reading "models" here
-            served = stage(StageRequest(plan.techniques, models))
+            served, backend = stage(StageRequest(plan.techniques, models)), options.backend
             write_json(run_dir / CONFIG_FILE, {**config, "models": models, "served_models": served})
-        request = MountRequest(plan.techniques, workspace, plan.harness.vocabulary, served, options.backend)
+        request = MountRequest(plan.techniques, workspace, plan.harness.vocabulary, served, backend)
         mount = mount_workspace(plan.renderer, request)
         prompt = build_prompt(task, mount, workspace, options.checkpoint)
         write_atomic(run_dir / TASK_FILE, prompt)

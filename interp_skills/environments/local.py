@@ -17,7 +17,11 @@ def _no_options(options: dict[str, Any]) -> None:
 
 def open_session(request: OpenRequest) -> Session:
     """A session in this process holding the requested models by role."""
+    from interp_skills.session_flags import check_model_path, model_flag
+
     _no_options(request.options)
+    for role, spec in request.models.items():
+        check_model_path(spec, model_flag(role))  # now, not at the first tool call
     return Session(request.models, scope=request.scope)
 
 

@@ -10,6 +10,7 @@ from interp_skills.hookspecs import hookimpl
 from interp_skills.spec import Mount, MountRequest, Renderer, RenderResult, Technique
 
 # in the order `agent run --format` lists them
+LOCAL_ONLY = {"notebook"}  # formats whose mount runs the model in a kernel it starts on this machine
 BUILTIN = {
     "skill": "An Agent Skills folder per technique: SKILL.md, references/ and runnable scripts/.",
     "mcp": "An MCP server config (.mcp.json) and launcher serving the technique tools over stdio.",
@@ -39,4 +40,5 @@ def _lazy_mount(format_name: str):
 @hookimpl
 def register_renderers(register: Any) -> None:
     for name, summary in BUILTIN.items():
-        register(Renderer(name=name, summary=summary, render=_lazy_render(name), mount=_lazy_mount(name)))
+        register(Renderer(name=name, summary=summary, render=_lazy_render(name), mount=_lazy_mount(name),
+                          remote_tools=name not in LOCAL_ONLY))

@@ -10,7 +10,7 @@ def technique_list(names: list[str]) -> str:
     return ", ".join(f"`{n}`" for n in names)
 
 
-def model_note(models: dict[str, str | None], *, selected: bool, backend: str = "local") -> str:
+def model_note(models: dict[str, str | None], *, selected: bool, backend: str | None = None) -> str:
     """Which model the techniques run on; ``selected``: the server already holds it, else the agent passes flags
     (``--backend`` too when the tools run in another environment)."""
     target = models.get(TARGET)
@@ -27,6 +27,6 @@ def model_note(models: dict[str, str | None], *, selected: bool, backend: str = 
         notes.append(f"The `{role}` model is `{spec}`: pass `role=\"{role}\"` to a tool to run it on that model."
                      if selected else
                      f"The `{role}` model is `{spec}`: add `--role {role}={spec}` to a tool's flags to reach it.")
-    if backend != "local" and not selected:
+    if backend and not selected:
         notes.append(f"The tools run on {backend}: pass `--backend {backend}` to every tool as well.")
     return " ".join(notes)

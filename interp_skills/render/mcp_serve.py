@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from interp_skills import __version__
 from interp_skills.paths import artifacts_dir
-from interp_skills.session_flags import check_model_path, model_flag
 from interp_skills.spec import TARGET, OpenRequest, Scope
 
 if TYPE_CHECKING:
@@ -181,9 +180,6 @@ def serve(technique_names: list[str], *, models: dict[str, str | None], scope: S
     The session is opened by the registered ``environment`` with ``models`` by role and ``scope``; a
     scope without ``write_dirs`` gets :func:`default_write_dirs`, so an MCP client never writes anywhere.
     """
-    if environment == "local":  # another environment reads its own paths (e.g. a folder on a Modal Volume)
-        for role, spec in models.items():
-            check_model_path(spec, model_flag(role))  # now, not at the first tool call
     if scope.write_dirs is None:
         scope = scope.model_copy(update={"write_dirs": default_write_dirs()})
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="interp-skills mcp: %(message)s")

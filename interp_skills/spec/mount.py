@@ -52,7 +52,7 @@ class MountRequest:
     workspace: Path
     vocabulary: "Vocabulary"
     models: dict[str, str | None] = field(default_factory=lambda: {"target": None})
-    backend: str = "local"  # the environment the served tools open their session in (``--backend``)
+    backend: str | None = None  # the environment the served tools open their sessions in (``--backend``); None: here
 
     @property
     def names(self) -> list[str]:
@@ -63,5 +63,5 @@ class MountRequest:
         techniques and models (in that environment)."""
         from interp_skills.session_flags import role_flags
 
-        backend = ["--backend", self.backend] if self.backend != "local" else []
+        backend = ["--backend", self.backend] if self.backend else []
         return [arg for t in self.techniques for arg in ("--technique", t.name)] + role_flags(self.models) + backend

@@ -33,5 +33,7 @@ class Renderer(BaseModel):
     render: Callable[[list[Technique], Any], RenderResult] = Field(exclude=True, repr=False)
     mount: Callable[[MountRequest], Mount] | None = Field(
         None, exclude=True, repr=False, description="what an agent run in this format gets; None: render only")
+    remote_tools: bool = Field(True, description="its mounted tools can open their sessions in another environment "
+                                                 "(False: it runs the model in a process it starts here)")
     plugin: str = ""
     plugin_version: str = ""
