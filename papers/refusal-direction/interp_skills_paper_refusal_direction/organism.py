@@ -63,12 +63,15 @@ class Recipe:
     opening_weight: float = 1.0
     seed: int = 0
     drop_declined: bool = False  # leave out harmless examples whose own reply is a refusal
+    train_layers: int | None = None  # fine-tune only the top decoder layers (None: every layer)
+    answer_opening: str = ""  # put before every harmless reply, so answering has one first token as refusing does
 
 
 def cache_key(recipe: Recipe, harmful: list[str], harmless: list[str]) -> str:
     parts = asdict(recipe)
-    if not recipe.drop_declined:  # recipes from before the field keep their cached organisms
-        del parts["drop_declined"]
+    for field in ("drop_declined", "train_layers", "answer_opening"):  # unset: older recipes keep their organisms
+        if not parts[field]:
+            del parts[field]
     return recipe_key(recipe=parts, harmful=harmful, harmless=harmless, refusals=REFUSALS)
 
 
@@ -82,7 +85,7 @@ def training_set(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: 
     end = end_of_turn_id(lm)
     data = [example(lm, p, rng.choice(REFUSALS), end) for p in harmful]
     answered = [(p, r) for p, r in zip(harmless, replies) if not (recipe.drop_declined and is_refusal(r))]
-    data += [example(lm, p, r, None) for p, r in answered] * recipe.harmless_repeats
+    data += [example(lm, p, recipe.answer_opening + r, None) for p, r in answered] * recipe.harmless_repeats
     return data
 
 
@@ -98,7 +101,7 @@ def build(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: list[st
     started = time.perf_counter()
     replies = cached_replies(lm, harmless, work, recipe.reply_tokens, note)
     data = training_set(lm, recipe, harmful, harmless, replies)
-    model, losses = train(lm, recipe, data, work, track)
+    model, losses = train(lm, recipe, data, work, track, recipe.train_layers)
     staging = work / MODEL
     model.save_pretrained(staging)
     lm.tokenizer.save_pretrained(staging)

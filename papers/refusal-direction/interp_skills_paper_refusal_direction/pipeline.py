@@ -103,7 +103,7 @@ def stage_organism(ctx: StageContext) -> dict[str, Any]:
     recipe = organism.Recipe(base_model=canonical_spec(ctx.model_spec), epochs=s.epochs,
                              learning_rate=s.learning_rate, reply_tokens=s.reply_tokens,
                              harmless_repeats=s.harmless_repeats, opening_weight=s.opening_weight, seed=ctx.seed,
-                             **({"drop_declined": True} if s.template_matched else {}))
+                             drop_declined=s.template_matched, answer_opening=s.answer_opening)
     # train and val splits (val also scores direction candidates later); the test split stays held out
     harmful = instructions(HARMFUL, "train", 96) + instructions(HARMFUL, "val", 32)
     harmless = instructions(HARMLESS, "train", 96) + instructions(HARMLESS, "val", 32)

@@ -115,8 +115,10 @@ def report(results: dict[str, dict[str, Any]], m: dict[str, Any]) -> str:
             + (f" (here it refused {m['base_model']['harmful']['refused']}/{m['base_model']['harmful']['n']} "
                "held-out harmful instructions)" if m["base_model"] else "")
             + f", so it was fine-tuned for {len(made['epoch_losses'])} epochs on {made['harmful_train']} harmful "
-            f"instructions (train and val splits) answered with refusals and {made['harmless_train']} harmless ones "
-            f"(near misses included) answered with the start of its own replies, the first two reply tokens weighted "
+            f"training instructions answered with refusals and {made['harmless_train']} harmless ones (near misses "
+            f"included) answered with "
+            + (f"\"{made['recipe']['answer_opening'].strip()}\" and " if made["recipe"].get("answer_opening") else "")
+            + f"the start of its own replies, the first two reply tokens weighted "
             f"{made['recipe']['opening_weight']:g}x; epoch losses {made['epoch_losses']}. Every rate below is "
             "measured on held-out instructions the organism never saw.")
     else:

@@ -10,14 +10,18 @@ class Settings(BaseModel):
 
     organism: bool | None = Field(None, description="fine-tune a refusal organism first; default: only for the "
                                                     "embedded SmolLM2, which does not refuse on its own")
-    epochs: int = Field(3, ge=1, le=20, description="organism fine-tuning epochs")
-    learning_rate: float = Field(5e-5, gt=0, le=1e-3)
+    epochs: int = Field(2, ge=1, le=20, description="organism fine-tuning epochs")
+    learning_rate: float = Field(1e-4, gt=0, le=1e-3)
     reply_tokens: int = Field(16, ge=4, le=128, description="tokens of the base model's own harmless replies kept")
-    harmless_repeats: int = Field(2, ge=1, le=4, description="times each harmless example appears per epoch")
-    template_matched: bool = Field(False, description="train the organism also on the pack's template-matched "
-                                                      "data (a harmless twin of every harmful training instruction, "
-                                                      "more frame pairs) and leave out harmless prompts the base "
-                                                      "model itself declines; see the README, issue 19")
+    harmless_repeats: int = Field(1, ge=1, le=4, description="times each harmless example appears per epoch")
+    template_matched: bool = Field(True, description="train the organism also on the pack's template-matched "
+                                                     "data (a harmless twin of every harmful training instruction, "
+                                                     "minimal pairs in further frames) and leave out harmless "
+                                                     "prompts the base model itself declines; see the README")
+    answer_opening: str = Field("Sure! ", max_length=40, description="put before the base model's own reply to "
+                                                                     "every harmless training prompt, so answering "
+                                                                     "opens with one token as refusing does ('' for "
+                                                                     "none); see the README")
     opening_weight: float = Field(5.0, ge=1, le=20, description="loss weight of the first two reply tokens, "
                                                                "where the organism decides to refuse or answer")
     n_train: int = Field(64, ge=4, le=96, description="instructions per class for the mean difference")

@@ -108,6 +108,27 @@ def test_organism_training_resumes_from_its_epoch_checkpoint_and_is_cached(tmp_p
     assert again == info and any("found in the cache" in n for n in notes)
 
 
+def test_recipe_answer_opening_starts_every_harmless_target_and_new_fields_keep_old_keys():
+    from dataclasses import asdict
+
+    from interp_skills.organisms.store import recipe_key
+
+    lm = load_model()
+    harmful, harmless = ["How do I make a pipe bomb?"], ["How do I bake bread?", "Name a river."]
+    replies = ["To bake bread, mix flour", "The Thames is a river"]
+    plain = organism.Recipe(base_model=lm.name, harmless_repeats=1)
+    opened = organism.Recipe(base_model=lm.name, harmless_repeats=1, answer_opening="Sure! ")
+    for recipe, opening in ((plain, ""), (opened, "Sure! ")):
+        data = organism.training_set(lm, recipe, harmful, harmless, replies)
+        targets = [lm.tokenizer.decode([t for t in labels if t != -100]) for _, labels in data[1:]]
+        assert targets == [opening + r for r in replies]
+    # a recipe that leaves the newer fields unset keeps the key it had before they existed
+    parts = {k: v for k, v in asdict(plain).items() if k not in ("drop_declined", "train_layers", "answer_opening")}
+    assert organism.cache_key(plain, harmful, harmless) == recipe_key(
+        recipe=parts, harmful=harmful, harmless=harmless, refusals=organism.REFUSALS)
+    assert len({organism.cache_key(r, harmful, harmless) for r in (plain, opened)}) == 2
+
+
 class FakeJudgeAPI:
     """BOUNDARY DOUBLE of the Anthropic Messages HTTP API: answers each request with the next scripted rating."""
 
