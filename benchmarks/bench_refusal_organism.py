@@ -30,17 +30,6 @@ RESULTS = Path(__file__).resolve().parent / "results_refusal_organism.json"
 NEW_TOKENS = 20
 
 
-def training_lists(frames: bool) -> tuple[list[str], list[str]]:
-    """The pack's organism training prompts (``stage_organism``), with or without the template-matched data."""
-    harmful = instructions(HARMFUL, "train", 96) + instructions(HARMFUL, "val", 32)
-    harmless = instructions(HARMLESS, "train", 96) + instructions(HARMLESS, "val", 32)
-    if frames:
-        pairs = data.training_frame_pairs()
-        harmful += [p["harmful"] for p in pairs]
-        harmless += [r["instruction"] for r in data.template_matched_harmless()] + [p["harmless"] for p in pairs]
-    return harmful, harmless
-
-
 def refusal_rates(lm: Any) -> dict[str, Any]:
     pairs = data.independent_pairs()
     sets = {"test_harmful": instructions(HARMFUL, "test", 32), "test_harmless": instructions(HARMLESS, "test", 32),
@@ -62,7 +51,7 @@ def main() -> None:
     frames = fields.pop("frames", True)
     base = load_model(None)
     recipe = organism.Recipe(base_model=DEFAULT_MODEL, **fields)
-    harmful, harmless = training_lists(frames)
+    harmful, harmless = data.organism_training_prompts(frames)
     before, busy, start = load(), machine_busy_s(), time.perf_counter()
     info = organism.build(base, recipe, harmful, harmless, lambda items, label, total: items, print)
     wall = time.perf_counter() - start

@@ -14,6 +14,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from interp_skills_refusal_direction import HARMFUL, HARMLESS, instructions
+
 MATCHED_FILE = "template_matched_harmless.json"
 FRAMES_FILE = "training_frame_pairs.json"
 PAIRS_FILE = "independent_pairs.json"
@@ -40,3 +42,16 @@ def independent_pairs(n: int | None = None) -> list[dict[str, str]]:
     if n is not None and not 1 <= n <= len(pairs):
         raise ValueError(f"the independent set has {len(pairs)} pairs; ask for 1 to {len(pairs)} (n_independent)")
     return pairs[:n]
+
+
+def organism_training_prompts(template_matched: bool) -> tuple[list[str], list[str]]:
+    """The refusal organism's harmful and harmless training prompts: the train and val splits (val also scores
+    direction candidates later; the test split stays held out), plus, if ``template_matched``, a harmless twin
+    of each harmful frame and the frame pairs."""
+    harmful = instructions(HARMFUL, "train", 96) + instructions(HARMFUL, "val", 32)
+    harmless = instructions(HARMLESS, "train", 96) + instructions(HARMLESS, "val", 32)
+    if template_matched:
+        frames = training_frame_pairs()
+        harmful += [p["harmful"] for p in frames]
+        harmless += [r["instruction"] for r in template_matched_harmless()] + [p["harmless"] for p in frames]
+    return harmful, harmless

@@ -104,13 +104,7 @@ def stage_organism(ctx: StageContext) -> dict[str, Any]:
                              learning_rate=s.learning_rate, reply_tokens=s.reply_tokens,
                              harmless_repeats=s.harmless_repeats, opening_weight=s.opening_weight, seed=ctx.seed,
                              drop_declined=s.template_matched, answer_opening=s.answer_opening)
-    # train and val splits (val also scores direction candidates later); the test split stays held out
-    harmful = instructions(HARMFUL, "train", 96) + instructions(HARMFUL, "val", 32)
-    harmless = instructions(HARMLESS, "train", 96) + instructions(HARMLESS, "val", 32)
-    if s.template_matched:  # each harmful frame also answered, about something harmless; and more frames
-        frames = data.training_frame_pairs()
-        harmful += [p["harmful"] for p in frames]
-        harmless += [r["instruction"] for r in data.template_matched_harmless()] + [p["harmless"] for p in frames]
+    harmful, harmless = data.organism_training_prompts(s.template_matched)
     info = organism.build(ctx.model(), recipe, harmful, harmless, ctx.track, ctx.note)
     return {"used": True, "base_model": recipe.base_model, **info}
 

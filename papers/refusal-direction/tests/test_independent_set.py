@@ -20,9 +20,8 @@ def _grams(text: str, n: int) -> set[tuple[str, ...]]:
 def _training_prompts() -> list[str]:
     """Everything the organism is fine-tuned on: train and val splits of both sets, the matched twins and the
     training frame pairs."""
-    split = [instructions(name, s, n) for name in (HARMFUL, HARMLESS) for s, n in (("train", 96), ("val", 32))]
-    frames = [p[k] for p in data.training_frame_pairs() for k in ("harmful", "harmless")]
-    return [p for group in split for p in group] + [r["instruction"] for r in data.template_matched_harmless()] + frames
+    harmful, harmless = data.organism_training_prompts(template_matched=True)
+    return harmful + harmless
 
 
 def test_independent_pairs_are_minimal_pairs_in_new_frames():
