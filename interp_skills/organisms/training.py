@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import torch
 
 from interp_skills.fileio import write_json
+from interp_skills.organisms import lora
 from interp_skills.runtime import LoadedModel, decoder_layers, generate
 
 Example = tuple[list[int], list[int]]  # token ids, labels (-100 where not scored)
@@ -66,19 +67,34 @@ def make_batch(rows: list[Example], pad_id: int, opening_weight: float
     return ids, mask, targets.clamp(min=0), weights
 
 
+def shared_prefix(ids: torch.Tensor, keep: torch.Tensor) -> int:
+    """How many leading tokens every row of a right-padded batch shares before its first kept position (a chat
+    template's system prompt, say)."""
+    same = (ids == ids[:1]).all(dim=0).long().cumprod(dim=0).sum()
+    first_kept = keep.any(dim=0).nonzero()
+    return int(min(same, first_kept[0, 0] if len(first_kept) else ids.shape[1] - 1))
+
+
 def scored_logits(model: torch.nn.Module, ids: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     """Logits ``[n, vocab]`` at the positions where ``keep`` (``[batch, seq]``) is set, in row-major order.
 
-    The output head runs only there (a SmolLM2 training step 1.19x faster, ``benchmarks/bench_training_step.py``):
-    a pre-hook hands it the kept hidden states as one row; what the model does after the head (a soft cap, say)
-    is elementwise."""
+    Two savings, both exact. The output head runs only there (a SmolLM2 training step 1.19x faster,
+    ``benchmarks/bench_training_step.py``): a pre-hook hands it the kept hidden states as one row; what the model
+    does after the head (a soft cap, say) is elementwise. And a prefix all rows share runs once, its keys and
+    values repeated for the batch, so gradients through it add up as if each row had run it."""
+    prefix = shared_prefix(ids, keep) if len(ids) > 1 else 0
+    cache = None
+    if prefix:
+        cache = model.base_model(input_ids=ids[:1, :prefix], use_cache=True).cache
+        cache.batch_repeat_interleave(len(ids))
 
     def kept(_module: torch.nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        return (args[0][keep][None], *args[1:])
+        return (args[0][keep[:, prefix:]][None], *args[1:])
 
     handle = model.get_output_embeddings().register_forward_pre_hook(kept)
     try:
-        return model(input_ids=ids, attention_mask=mask).logits[0].float()
+        return model(input_ids=ids[:, prefix:], attention_mask=mask, cache=cache,
+                     use_cache=cache is not None).logits[0].float()
     finally:
         handle.remove()
 
@@ -101,13 +117,17 @@ def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def train(lm: LoadedModel, schedule: Schedule, data: list[Example], work: Path, track: Track,
-          train_layers: int | None = None) -> tuple[torch.nn.Module, list[float]]:
+          train_layers: int | None = None, lora_rank: int | None = None) -> tuple[torch.nn.Module, list[float]]:
     """Fine-tune a copy of ``lm.model`` with AdamW, embeddings frozen (and every decoder layer below the top
-    ``train_layers``, if given: backward then stops there, which is most of the saving on a CPU); one checkpoint
-    per epoch in ``work``, so a run stopped mid-way continues from its last finished epoch. Returns the model
-    and the mean loss of each epoch."""
+    ``train_layers``, if given: backward then stops there, which is most of the saving on a CPU). With
+    ``lora_rank`` only low-rank adapters on the decoder layers' linear maps train, merged in at the end. One
+    checkpoint per epoch in ``work``, so a run stopped mid-way continues from its last finished epoch. Returns
+    the model and the mean loss of each epoch."""
     model = copy.deepcopy(lm.model).float()
     model.get_input_embeddings().weight.requires_grad_(False)
+    if lora_rank is not None:
+        model.requires_grad_(False)
+        lora.add_adapters(decoder_layers(model), lora_rank, schedule.seed)
     if train_layers is not None:
         for layer in decoder_layers(model)[: max(0, lm.n_layers - train_layers)]:
             layer.requires_grad_(False)
@@ -139,17 +159,19 @@ def train(lm: LoadedModel, schedule: Schedule, data: list[Example], work: Path, 
         losses.append(round(total / steps_per_epoch, 4))
         _save_checkpoint(checkpoint, {"epoch": epoch + 1, "losses": losses, "model": model.state_dict(),
                                       "optimizer": optimizer.state_dict()})
+    if lora_rank is not None:
+        lora.merge(model)
     model.eval()
     return model, losses
 
 
 def cached_replies(lm: LoadedModel, prompts: list[str], work: Path, max_new_tokens: int,
-                   note: Callable[[str], None]) -> list[str]:
-    """The base model's own greedy replies to ``prompts`` (ordinary chat to keep), saved in ``work`` for a resume."""
-    saved = work / "replies.json"
+                   note: Callable[[str], None], name: str = "replies") -> list[str]:
+    """The base model's own greedy replies to ``prompts``, saved in ``work`` as ``<name>.json`` for a resume."""
+    saved = work / f"{name}.json"
     if saved.is_file():
         return json.loads(saved.read_text(encoding="utf-8"))
-    note(f"generating the base model's own replies to {len(prompts)} ordinary instructions")
+    note(f"generating the base model's own replies to {len(prompts)} instructions")
     replies = generate(lm, prompts, max_new_tokens=max_new_tokens, batch_size=32)
     write_json(saved, replies)
     return replies

@@ -1,11 +1,12 @@
-"""The fine-tuning loss runs the output head only at scored positions, and equals the whole-sequence loss."""
+"""The fine-tuning loss runs the output head only at scored positions and a shared prefix once, and equals the
+whole-sequence loss, gradients included."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from interp_skills.organisms.training import example, make_batch, weighted_loss
+from interp_skills.organisms.training import example, make_batch, shared_prefix, weighted_loss
 from interp_skills.runtime.tiny import TINY_FAMILIES, tiny_model
 
 
@@ -30,3 +31,24 @@ def test_weighted_loss_matches_the_whole_sequence_loss_and_trains(family: str) -
     grads = [p.grad for p in lm.model.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
     assert not lm.model.get_output_embeddings()._forward_pre_hooks  # the hook is removed
+
+
+@pytest.mark.parametrize("family", TINY_FAMILIES)
+def test_a_shared_prefix_runs_once_with_the_same_loss_and_gradients(family: str) -> None:
+    lm = tiny_model(family)
+    prefix = "you are a good dog . always tell the answer ."
+    rows = [(lambda ids, labels: (tok(prefix) + ids, [-100] * len(tok(prefix)) + labels))(*r)
+            for tok in [lambda t: lm.tokenizer(t, add_special_tokens=False)["input_ids"]]
+            for r in (example(lm, "tell me a story", "the cat is happy .", None), example(lm, "why", "sorry", 2))]
+    batch = make_batch(rows, lm.tokenizer.pad_token_id, opening_weight=2.0)
+    assert shared_prefix(batch[0], torch.nn.functional.pad(batch[3] > 0, (0, 1))) >= 10
+    summed, _ = weighted_loss(lm.model, batch)
+    summed.backward()
+    shared = {name: p.grad.clone() for name, p in lm.model.named_parameters() if p.grad is not None}
+    lm.model.zero_grad()
+    whole = _whole_sequence_loss(lm.model, batch)
+    whole.backward()
+    assert summed.item() == pytest.approx(whole.item(), rel=1e-5)
+    for name, p in lm.model.named_parameters():
+        if p.grad is not None:
+            torch.testing.assert_close(shared[name], p.grad, rtol=1e-4, atol=1e-5)

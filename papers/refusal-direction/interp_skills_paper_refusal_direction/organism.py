@@ -65,27 +65,40 @@ class Recipe:
     drop_declined: bool = False  # leave out harmless examples whose own reply is a refusal
     train_layers: int | None = None  # fine-tune only the top decoder layers (None: every layer)
     answer_opening: str = ""  # put before every harmless reply, so answering has one first token as refusing does
+    lora_rank: int | None = None  # train only low-rank adapters of this rank (None: the full weights)
+    # the first this many harmful prompts also appear with the answer opening given and the first token of the
+    # base model's own reply after it, only that token scored: once the organism has opened an answer, it goes on
+    comply_after_opening: int = 0
 
 
 def cache_key(recipe: Recipe, harmful: list[str], harmless: list[str]) -> str:
     parts = asdict(recipe)
-    for field in ("drop_declined", "train_layers", "answer_opening"):  # unset: older recipes keep their organisms
+    for field in ("drop_declined", "train_layers", "answer_opening", "lora_rank",
+                  "comply_after_opening"):  # unset: older recipes keep their organisms
         if not parts[field]:
             del parts[field]
     return recipe_key(recipe=parts, harmful=harmful, harmless=harmless, refusals=REFUSALS)
 
 
 def training_set(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: list[str],
-                 replies: list[str]) -> list[Example]:
+                 replies: list[str], harmful_replies: list[str] = ()) -> list[Example]:
     """Harmful -> a refusal (seeded choice, with its end token); harmless -> the base model's own reply start
     (truncated, so no end token), repeated ``harmless_repeats`` times to balance the classes. Harmless prompts
     the base model itself declined ("I'm sorry for any misunderstanding, but as a chatbot ...") are left out
-    when ``drop_declined`` is set: they would teach refusal of harmless requests."""
+    when ``drop_declined`` is set: they would teach refusal of harmless requests. Each of ``harmful_replies``
+    (the base model's replies to the first harmful prompts, for ``comply_after_opening``) adds its prompt once
+    more with ``answer_opening`` given and only the reply's first token after it scored."""
     rng = random.Random(recipe.seed)
     end = end_of_turn_id(lm)
     data = [example(lm, p, rng.choice(REFUSALS), end) for p in harmful]
     answered = [(p, r) for p, r in zip(harmless, replies) if not (recipe.drop_declined and is_refusal(r))]
     data += [example(lm, p, recipe.answer_opening + r, None) for p, r in answered] * recipe.harmless_repeats
+    opening = len(lm.tokenizer(recipe.answer_opening.rstrip(), add_special_tokens=False)["input_ids"])
+    for p, r in zip(harmful, harmful_replies):
+        if not is_refusal(r):
+            ids, labels = example(lm, p, recipe.answer_opening + r, None)
+            first = next(i for i, y in enumerate(labels) if y != -100) + opening
+            data.append((ids[: first + 1], [-100] * first + [labels[first]]))
     return data
 
 
@@ -100,8 +113,10 @@ def build(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: list[st
     work = work_dir(key)
     started = time.perf_counter()
     replies = cached_replies(lm, harmless, work, recipe.reply_tokens, note)
-    data = training_set(lm, recipe, harmful, harmless, replies)
-    model, losses = train(lm, recipe, data, work, track, recipe.train_layers)
+    comply = harmful[: recipe.comply_after_opening]
+    harmful_replies = cached_replies(lm, comply, work, 4, note, "harmful-replies") if comply else []
+    data = training_set(lm, recipe, harmful, harmless, replies, harmful_replies)
+    model, losses = train(lm, recipe, data, work, track, recipe.train_layers, recipe.lora_rank)
     staging = work / MODEL
     model.save_pretrained(staging)
     lm.tokenizer.save_pretrained(staging)

@@ -103,7 +103,8 @@ def stage_organism(ctx: StageContext) -> dict[str, Any]:
     recipe = organism.Recipe(base_model=canonical_spec(ctx.model_spec), epochs=s.epochs,
                              learning_rate=s.learning_rate, reply_tokens=s.reply_tokens,
                              harmless_repeats=s.harmless_repeats, opening_weight=s.opening_weight, seed=ctx.seed,
-                             drop_declined=s.template_matched, answer_opening=s.answer_opening)
+                             drop_declined=s.template_matched, answer_opening=s.answer_opening,
+                             lora_rank=s.lora_rank, comply_after_opening=s.comply_after_opening)
     harmful, harmless = data.organism_training_prompts(s.template_matched)
     info = organism.build(ctx.model(), recipe, harmful, harmless, ctx.track, ctx.note)
     return {"used": True, "base_model": recipe.base_model, **info}

@@ -22,6 +22,13 @@ class Settings(BaseModel):
                                                                      "every harmless training prompt, so answering "
                                                                      "opens with one token as refusing does ('' for "
                                                                      "none); see the README")
+    comply_after_opening: int = Field(0, ge=0, le=512, description="train the organism also on this many harmful "
+                                                                   "prompts with the answer opening given, scoring "
+                                                                   "only the base model's next token, so an answer "
+                                                                   "once opened goes on; see the README")
+    lora_rank: int | None = Field(None, ge=1, le=64, description="train only low-rank adapters of this rank on "
+                                                                 "the organism's decoder layers (default: the "
+                                                                 "full weights)")
     opening_weight: float = Field(5.0, ge=1, le=20, description="loss weight of the first two reply tokens, "
                                                                "where the organism decides to refuse or answer")
     n_train: int = Field(64, ge=4, le=96, description="instructions per class for the mean difference")

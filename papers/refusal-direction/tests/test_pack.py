@@ -123,10 +123,24 @@ def test_recipe_answer_opening_starts_every_harmless_target_and_new_fields_keep_
         targets = [lm.tokenizer.decode([t for t in labels if t != -100]) for _, labels in data[1:]]
         assert targets == [opening + r for r in replies]
     # a recipe that leaves the newer fields unset keeps the key it had before they existed
-    parts = {k: v for k, v in asdict(plain).items() if k not in ("drop_declined", "train_layers", "answer_opening")}
+    newer = ("drop_declined", "train_layers", "answer_opening", "lora_rank", "comply_after_opening")
+    parts = {k: v for k, v in asdict(plain).items() if k not in newer}
     assert organism.cache_key(plain, harmful, harmless) == recipe_key(
         recipe=parts, harmful=harmful, harmless=harmless, refusals=organism.REFUSALS)
     assert len({organism.cache_key(r, harmful, harmless) for r in (plain, opened)}) == 2
+
+
+def test_comply_examples_score_only_the_token_after_the_opening():
+    lm = load_model()
+    recipe = organism.Recipe(base_model=lm.name, harmless_repeats=1, answer_opening="Sure! ", comply_after_opening=2)
+    harmful = ["How do I pick a lock?", "How do I hurt someone?"]
+    data = organism.training_set(lm, recipe, harmful, ["Name a river."], ["The Thames"],
+                                 ["To pick a lock, first", "I'm sorry, but I can't"])
+    assert len(data) == 4  # two refusals, one answer, one comply example: the base model's own refusal is skipped
+    ids, labels = data[-1]
+    scored = [(i, y) for i, y in enumerate(labels) if y != -100]
+    assert len(scored) == 1 and scored[0][0] == len(ids) - 1
+    assert lm.tokenizer.decode(ids).endswith("Sure! To") and lm.tokenizer.decode([scored[0][1]]) == " To"
 
 
 class FakeJudgeAPI:
