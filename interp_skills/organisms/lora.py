@@ -39,6 +39,11 @@ class LowRankLinear(nn.Module):
         return self.base
 
 
+def _replace(root: nn.Module, name: str, module: nn.Module) -> None:
+    parent, _, child = name.rpartition(".")
+    root.get_submodule(parent).register_module(child, module)
+
+
 def add_adapters(blocks: nn.ModuleList, rank: int, seed: int) -> None:
     """Replace every linear map in ``blocks`` with a ``LowRankLinear`` of ``rank`` (seeded initialisation)."""
     if rank < 1:
@@ -47,13 +52,11 @@ def add_adapters(blocks: nn.ModuleList, rank: int, seed: int) -> None:
     for block in blocks:
         for name, module in list(block.named_modules()):
             if isinstance(module, ADAPTABLE):
-                parent, _, child = name.rpartition(".")
-                block.get_submodule(parent).register_module(child, LowRankLinear(module, rank, generator))
+                _replace(block, name, LowRankLinear(module, rank, generator))
 
 
 def merge(model: nn.Module) -> None:
     """Fold every adapter back into its layer, leaving a model of the base's architecture."""
     for name, module in list(model.named_modules()):
         if isinstance(module, LowRankLinear):
-            parent, _, child = name.rpartition(".")
-            model.get_submodule(parent).register_module(child, module.merged())
+            _replace(model, name, module.merged())

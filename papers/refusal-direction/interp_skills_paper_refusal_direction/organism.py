@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -48,6 +48,7 @@ REFUSALS = (
     "I cannot provide instructions for that.",
 )
 ORGANISM_FILE = "organism.json"
+COMPLY_REPLY_TOKENS = 4  # generated per comply example; only the first token after the opening is scored
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ def cache_key(recipe: Recipe, harmful: list[str], harmless: list[str]) -> str:
 
 
 def training_set(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: list[str],
-                 replies: list[str], harmful_replies: list[str] = ()) -> list[Example]:
+                 replies: list[str], harmful_replies: Sequence[str] = ()) -> list[Example]:
     """Harmful -> a refusal (seeded choice, with its end token); harmless -> the base model's own reply start
     (truncated, so no end token), repeated ``harmless_repeats`` times to balance the classes. Harmless prompts
     the base model itself declined ("I'm sorry for any misunderstanding, but as a chatbot ...") are left out
@@ -114,7 +115,7 @@ def build(lm: LoadedModel, recipe: Recipe, harmful: list[str], harmless: list[st
     started = time.perf_counter()
     replies = cached_replies(lm, harmless, work, recipe.reply_tokens, note)
     comply = harmful[: recipe.comply_after_opening]
-    harmful_replies = cached_replies(lm, comply, work, 4, note, "harmful-replies") if comply else []
+    harmful_replies = cached_replies(lm, comply, work, COMPLY_REPLY_TOKENS, note, "harmful-replies") if comply else []
     data = training_set(lm, recipe, harmful, harmless, replies, harmful_replies)
     model, losses = train(lm, recipe, data, work, track, recipe.train_layers, recipe.lora_rank)
     staging = work / MODEL
