@@ -10,6 +10,7 @@ from typing import Any
 import torch
 from interp_skills_refusal_direction import HARMFUL, HARMLESS, Filters, find_direction, instructions, is_refusal
 
+from interp_skills.datasets import load_split
 from interp_skills.fileio import write_json
 from interp_skills.runs import StageContext
 from interp_skills.runtime import LoadedModel, ablate_direction, add_vector, generate
@@ -72,11 +73,12 @@ def _rows(ctx: StageContext, stage: str, name: str) -> list[dict[str, Any]]:
 Batches = list[tuple[torch.Tensor, ...]]
 
 
-def own_harmless_completions(ctx: StageContext, lm: LoadedModel) -> Batches:
-    """The baseline stage's completions to the held-out harmless instructions, tokenized once after their chat
-    prompts and padded into batches that score only the completion tokens."""
+def own_harmless_completions(ctx: StageContext, lm: LoadedModel, prompts: set[str] | None = None) -> Batches:
+    """The baseline stage's completions to the held-out harmless instructions (those of ``prompts`` if given),
+    tokenized once after their chat prompts and padded into batches that score only the completion tokens."""
     rows = [organism.example(lm, r["prompt"], r["completion"], None)
-            for r in _rows(ctx, "baseline", "baseline-harmless") if r["completion"]]
+            for r in _rows(ctx, "baseline", "baseline-harmless")
+            if r["completion"] and (prompts is None or r["prompt"] in prompts)]
     size = ctx.settings.batch_size
     return [organism.make_batch(rows[start: start + size], lm.tokenizer.pad_token_id, 1.0)
             for start in range(0, len(rows), size)]
@@ -90,6 +92,22 @@ def cross_entropy(lm: LoadedModel, batches: Batches, intervention: Any) -> float
             loss, weight = organism.weighted_loss(lm.model, batch)
             total, count = total + float(loss), count + float(weight)
     return round(total / count, 4)
+
+
+def cross_entropy_by_kind(ctx: StageContext, lm: LoadedModel, intervention: Any) -> dict[str, dict[str, Any]]:
+    """The cross-entropy increase under ``intervention`` on the near misses' completions (harmless requests on the
+    harmful set's topics) and on the general ones' apart: a direction that carries the topic costs more on the
+    first."""
+    near = {r["instruction"] for r in load_split(HARMLESS, "test") if r["category"].startswith("near-miss:")}
+    prompts = {r["prompt"] for r in _rows(ctx, "baseline", "baseline-harmless") if r["completion"]}
+    kinds: dict[str, dict[str, Any]] = {}
+    for kind, group in (("near_miss", prompts & near), ("general", prompts - near)):
+        if group:
+            batches = own_harmless_completions(ctx, lm, group)
+            base = cross_entropy(lm, batches, nullcontext)
+            kinds[kind] = {"n": len(group), "baseline": base,
+                           "increase": round(cross_entropy(lm, batches, intervention) - base, 4)}
+    return kinds
 
 
 def stage_organism(ctx: StageContext) -> dict[str, Any]:
@@ -167,6 +185,7 @@ def stage_ablation(ctx: StageContext) -> dict[str, Any]:
     ce = {"text": "the model's own baseline completions to the held-out harmless instructions",
           "spared_first_token": s.spare_first_token, "baseline": ce_base, "increase": increase(ablation(vector))}
     ce["ablation"] = round(ce_base + ce["increase"], 4)
+    ce["by_kind"] = cross_entropy_by_kind(ctx, lm, ablation(vector))
     # the paper's version, for comparison
     ce["increase_every_token"] = increase(ablation(vector, spare=False)) if s.spare_first_token else ce["increase"]
     generator = torch.Generator().manual_seed(ctx.seed)

@@ -105,6 +105,17 @@ def _ablation_scope(results: dict[str, dict[str, Any]], ce: dict[str, Any]) -> s
     return scope
 
 
+def _by_kind(ce: dict[str, Any]) -> str:
+    """The cross-entropy cost on near-miss and general harmless completions apart, when both were scored."""
+    kinds = ce.get("by_kind", {})
+    if not {"near_miss", "general"} <= kinds.keys():
+        return ""
+    near, general = kinds["near_miss"], kinds["general"]
+    return (f" Apart, the rise is {near['increase']:+.3f} nats on the completions of the {near['n']} near misses "
+            f"(harmless requests on the harmful set's topics) and {general['increase']:+.3f} on the "
+            f"{general['n']} general ones.")
+
+
 def report(results: dict[str, dict[str, Any]], m: dict[str, Any]) -> str:
     made = results["organism"]
     chosen = m["direction"]
@@ -167,7 +178,7 @@ Coherence under ablation is checked two ways, because ablating a poor direction 
 breaking the text: cross-entropy of the model's own harmless completions rises by {ce['increase']:+.3f} nats
 (Arditi et al. report +0.01 to +0.05 for their models), and the per-completion distinct-word ratio of ablated
 harmful completions is {m['ablation']['harmful']['distinct_word_ratio_vs_baseline']} times that of its own answers to
-harmless instructions without intervention. {judge}
+harmless instructions without intervention.{_by_kind(ce)} {judge}
 
 {_ablation_scope(results, ce)}
 

@@ -62,6 +62,11 @@ def test_small_run_writes_an_honest_run_folder(tmp_path, monkeypatch):
     assert ce["baseline"] > 0 and ce["spared_first_token"] is True
     assert ce["increase_every_token"] != ce["increase"]  # the paper's every-token ablation, kept for comparison
     assert ce["random_directions"]["n"] == 2 and 0 <= ce["random_directions"]["rank"] <= 2
+    answered = [r for r in _read(run / "stages" / "baseline" / "baseline-harmless.json") if r["completion"]]
+    kinds = ce["by_kind"]  # near misses and general prompts apart; the whole is their token-weighted mean
+    assert sum(k["n"] for k in kinds.values()) == len(answered) and all(k["baseline"] > 0 for k in kinds.values())
+    increases = [k["increase"] for k in kinds.values()]
+    assert min(increases) - 1e-3 <= ce["increase"] <= max(increases) + 1e-3
     assert len(_read(run / "stages" / "ablation" / "ablation-harmful.json")) == 4
     independent = metrics["baseline"]["independent"]  # the independent minimal pairs, scored in every condition
     assert independent["harmful"]["n"] == independent["harmless"]["n"] == independent["pairs"]["n"] == 4
