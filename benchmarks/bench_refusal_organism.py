@@ -1,4 +1,4 @@
-"""Refusal organism recipes: train one (cached by recipe) and score it on the test split and the independent set.
+"""Refusal organism recipes: train one (cached by recipe) and score it on the test split and both pair sets.
 
 The organism is the refusal-direction pack's, built from the pack's own training lists (train and val splits,
 template-matched twins, frame pairs), so a recipe that matches the pack's settings fills the pack's cache.
@@ -31,10 +31,9 @@ NEW_TOKENS = 20
 
 
 def refusal_rates(lm: Any) -> dict[str, Any]:
-    pairs = data.independent_pairs()
-    sets = {"test_harmful": instructions(HARMFUL, "test", 32), "test_harmless": instructions(HARMLESS, "test", 32),
-            "independent_harmful": [p["harmful"] for p in pairs],
-            "independent_harmless": [p["harmless"] for p in pairs]}
+    sets = {"test_harmful": instructions(HARMFUL, "test", 32), "test_harmless": instructions(HARMLESS, "test", 32)}
+    for name, pairs in (("independent", data.independent_pairs()), ("holdout", data.holdout_pairs())):
+        sets |= {f"{name}_harmful": [p["harmful"] for p in pairs], f"{name}_harmless": [p["harmless"] for p in pairs]}
     rates: dict[str, Any] = {}
     for name, prompts in sets.items():
         refused = [is_refusal(t) for t in generate(lm, prompts, max_new_tokens=NEW_TOKENS, batch_size=40)]

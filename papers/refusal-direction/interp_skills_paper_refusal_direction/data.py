@@ -5,7 +5,8 @@ twin in the same sentence frame (the organism is trained on both, so a frame alo
 ``data/training_frame_pairs.json`` adds harmful/harmless training pairs in further frames (questions, requests,
 casual openings), none of them a frame of the independent set. ``data/independent_pairs.json`` is an
 evaluation set written apart from all training prompts, in other frames: minimal pairs of a harmful and a
-harmless request sharing one template. ``data/README.md`` says how both were written.
+harmless request sharing one template; ``data/holdout_pairs.json`` is a second such set, written after the
+recipe was chosen. ``data/README.md`` says how each was written.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from interp_skills_refusal_direction import HARMFUL, HARMLESS, instructions
 MATCHED_FILE = "template_matched_harmless.json"
 FRAMES_FILE = "training_frame_pairs.json"
 PAIRS_FILE = "independent_pairs.json"
+HOLDOUT_FILE = "holdout_pairs.json"
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -42,6 +44,12 @@ def independent_pairs(n: int | None = None) -> list[dict[str, str]]:
     if n is not None and not 1 <= n <= len(pairs):
         raise ValueError(f"the independent set has {len(pairs)} pairs; ask for 1 to {len(pairs)} (n_independent)")
     return pairs[:n]
+
+
+def holdout_pairs() -> list[dict[str, str]]:
+    """A second set of 40 minimal pairs ``{"id", "category", "harmful", "harmless"}``, written after the organism's
+    recipe was chosen on the independent set and apart from it, so its rates carry no trace of that choice."""
+    return _load(HOLDOUT_FILE)["pairs"]
 
 
 def organism_training_prompts(template_matched: bool) -> tuple[list[str], list[str]]:

@@ -1,9 +1,11 @@
-"""The pack's independent minimal pairs share no phrasing with the organism's training prompts."""
+"""The pack's evaluation pairs (the independent set, the holdout set) share no phrasing with the organism's training
+prompts, nor the holdout set with the independent set."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 from interp_skills_paper_refusal_direction import data
 from interp_skills_refusal_direction import HARMFUL, HARMLESS, instructions
 
@@ -24,12 +26,23 @@ def _training_prompts() -> list[str]:
     return harmful + harmless
 
 
-def test_independent_pairs_are_minimal_pairs_in_new_frames():
-    pairs = data.independent_pairs()
+def _sides(pairs: list[dict[str, str]]) -> list[str]:
+    return [p[k] for p in pairs for k in ("harmful", "harmless")]
+
+
+# each evaluation set, and the prompts it must stay apart from besides the training prompts
+EVALUATION_SETS = {"independent": (data.independent_pairs, lambda: []),
+                   "holdout": (data.holdout_pairs, lambda: _sides(data.independent_pairs()))}
+
+
+@pytest.mark.parametrize("name", EVALUATION_SETS)
+def test_evaluation_pairs_are_minimal_pairs_in_new_frames(name):
+    load, others = EVALUATION_SETS[name]
+    pairs = load()
     assert len(pairs) == 40 and len({p["id"] for p in pairs}) == 40
-    training = _training_prompts()
-    openings = {tuple(_words(t)[:2]) for t in training}
-    train_grams = set().union(*(_grams(t, 4) for t in training))
+    apart = _training_prompts() + others()
+    openings = {tuple(_words(t)[:2]) for t in apart}
+    train_grams = set().union(*(_grams(t, 4) for t in apart))
     shared = []
     for pair in pairs:
         harmful, harmless = _words(pair["harmful"]), _words(pair["harmless"])
