@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Iterable
 from contextlib import nullcontext
 from typing import Any
 
@@ -73,41 +74,41 @@ def _rows(ctx: StageContext, stage: str, name: str) -> list[dict[str, Any]]:
 Batches = list[tuple[torch.Tensor, ...]]
 
 
-def own_harmless_completions(ctx: StageContext, lm: LoadedModel, prompts: set[str] | None = None) -> Batches:
-    """The baseline stage's completions to the held-out harmless instructions (those of ``prompts`` if given),
-    tokenized once after their chat prompts and padded into batches that score only the completion tokens."""
-    rows = [organism.example(lm, r["prompt"], r["completion"], None)
-            for r in _rows(ctx, "baseline", "baseline-harmless")
-            if r["completion"] and (prompts is None or r["prompt"] in prompts)]
+def own_harmless_completions(ctx: StageContext, lm: LoadedModel) -> dict[str, Batches]:
+    """The baseline stage's completions to the held-out harmless instructions, tokenized once after their chat
+    prompts and padded into batches that score only the completion tokens; the near misses' (harmless requests
+    on the harmful set's topics) and the general prompts' apart, since a direction that carries the topic costs
+    more on the first."""
+    near = {r["instruction"] for r in load_split(HARMLESS, "test") if r["category"].startswith("near-miss:")}
+    rows: dict[str, list[Any]] = {"near_miss": [], "general": []}
+    for r in _rows(ctx, "baseline", "baseline-harmless"):
+        if r["completion"]:
+            kind = "near_miss" if r["prompt"] in near else "general"
+            rows[kind].append(organism.example(lm, r["prompt"], r["completion"], None))
     size = ctx.settings.batch_size
-    return [organism.make_batch(rows[start: start + size], lm.tokenizer.pad_token_id, 1.0)
-            for start in range(0, len(rows), size)]
+    return {kind: [organism.make_batch(examples[start: start + size], lm.tokenizer.pad_token_id, 1.0)
+                   for start in range(0, len(examples), size)] for kind, examples in rows.items() if examples}
 
 
-def cross_entropy(lm: LoadedModel, batches: Batches, intervention: Any) -> float:
-    """Mean cross-entropy (nats per scored token) of ``batches`` under ``intervention``."""
+def loss_sums(lm: LoadedModel, batches: Batches, intervention: Any) -> tuple[float, float]:
+    """Summed cross-entropy of ``batches``' scored tokens under ``intervention``, and how many were scored."""
     total, count = 0.0, 0.0
     with intervention(), torch.inference_mode():
         for batch in batches:
             loss, weight = organism.weighted_loss(lm.model, batch)
             total, count = total + float(loss), count + float(weight)
-    return round(total / count, 4)
+    return total, count
 
 
-def cross_entropy_by_kind(ctx: StageContext, lm: LoadedModel, intervention: Any) -> dict[str, dict[str, Any]]:
-    """The cross-entropy increase under ``intervention`` on the near misses' completions (harmless requests on the
-    harmful set's topics) and on the general ones' apart: a direction that carries the topic costs more on the
-    first."""
-    near = {r["instruction"] for r in load_split(HARMLESS, "test") if r["category"].startswith("near-miss:")}
-    prompts = {r["prompt"] for r in _rows(ctx, "baseline", "baseline-harmless") if r["completion"]}
-    kinds: dict[str, dict[str, Any]] = {}
-    for kind, group in (("near_miss", prompts & near), ("general", prompts - near)):
-        if group:
-            batches = own_harmless_completions(ctx, lm, group)
-            base = cross_entropy(lm, batches, nullcontext)
-            kinds[kind] = {"n": len(group), "baseline": base,
-                           "increase": round(cross_entropy(lm, batches, intervention) - base, 4)}
-    return kinds
+def per_token(sums: Iterable[tuple[float, float]]) -> float:
+    """Nats per scored token from ``loss_sums`` results."""
+    totals, counts = zip(*sums)
+    return sum(totals) / sum(counts)
+
+
+def cross_entropy(lm: LoadedModel, groups: dict[str, Batches], intervention: Any) -> float:
+    """Mean cross-entropy (nats per scored token) over every group of batches under ``intervention``."""
+    return round(per_token(loss_sums(lm, batches, intervention) for batches in groups.values()), 4)
 
 
 def stage_organism(ctx: StageContext) -> dict[str, Any]:
@@ -177,15 +178,20 @@ def stage_ablation(ctx: StageContext) -> dict[str, Any]:
         return lambda: ablate_direction(lm, direction.to(lm.device), spare_first_token=spare)
 
     texts = own_harmless_completions(ctx, lm)
-    ce_base = cross_entropy(lm, texts, nullcontext)
+    base = {kind: loss_sums(lm, batches, nullcontext) for kind, batches in texts.items()}
+    ablated = {kind: loss_sums(lm, batches, ablation(vector)) for kind, batches in texts.items()}
+    ce_base = round(per_token(base.values()), 4)
 
     def increase(intervention: Any) -> float:
         return round(cross_entropy(lm, texts, intervention) - ce_base, 4)
 
     ce = {"text": "the model's own baseline completions to the held-out harmless instructions",
-          "spared_first_token": s.spare_first_token, "baseline": ce_base, "increase": increase(ablation(vector))}
+          "spared_first_token": s.spare_first_token, "baseline": ce_base,
+          "increase": round(round(per_token(ablated.values()), 4) - ce_base, 4)}
     ce["ablation"] = round(ce_base + ce["increase"], 4)
-    ce["by_kind"] = cross_entropy_by_kind(ctx, lm, ablation(vector))
+    ce["by_kind"] = {kind: {"n": sum(len(batch[0]) for batch in texts[kind]), "baseline": round(t / c, 4),
+                            "increase": round(per_token([ablated[kind]]) - t / c, 4)}
+                     for kind, (t, c) in base.items()}
     # the paper's version, for comparison
     ce["increase_every_token"] = increase(ablation(vector, spare=False)) if s.spare_first_token else ce["increase"]
     generator = torch.Generator().manual_seed(ctx.seed)
